@@ -13,3 +13,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # constraints.txt pins every distribution (the official Airflow constraints file is not reachable here).
 $UV pip install --quiet --python .venv/bin/python -c constraints.txt -e ".[emulator,test]"
+# The browser tests drive Debian's Chromium through its ChromeDriver (no browser download).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "setup: chromium/chromedriver missing and not root: run 'sudo apt-get install chromium chromium-driver'" >&2
+  fi
+fi
