@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/python -m airflow_provider_poms.demo
+	.venv/bin/python scripts/demo.py
 
 test: setup
 	bash scripts/test.sh

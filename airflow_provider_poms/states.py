@@ -18,21 +18,22 @@ from functools import cache
 # ReqMgr2
 # --------------------------------------------------------------------------------------------
 
-#: ``REQUEST_STATE_TRANSITION``, in the server's dict order (``GET /status`` lists the keys in it).
+#: ``REQUEST_STATE_TRANSITION``, in the server's dict order (``GET /status`` lists the keys in it);
+#: each tuple in the order ``GET /status?transition=true`` lists it on the real server.
 REQMGR2_TRANSITIONS: Mapping[str, tuple[str, ...]] = {
     "new": ("new", "assignment-approved", "rejected"),
     "assignment-approved": ("assigned", "rejected"),
     "assigned": ("staging", "aborted"),
     "staging": ("staged", "aborted"),
-    "staged": ("acquired", "failed", "aborted"),
-    "acquired": ("running-open", "failed", "aborted"),
+    "staged": ("acquired", "aborted", "failed"),
+    "acquired": ("running-open", "aborted", "failed"),
     "running-open": ("running-closed", "force-complete", "aborted"),
-    "running-closed": ("completed", "force-complete", "aborted"),
+    "running-closed": ("force-complete", "completed", "aborted"),
     "force-complete": ("completed",),
-    "failed": ("assigned", "rejected"),
+    "failed": ("rejected", "assigned"),
     "completed": ("closed-out", "rejected"),
     "closed-out": ("announced", "rejected"),
-    "announced": ("normal-archived", "rejected"),
+    "announced": ("rejected", "normal-archived"),
     "aborted": ("aborted-completed",),
     "aborted-completed": ("aborted-archived",),
     "rejected": ("rejected-archived",),

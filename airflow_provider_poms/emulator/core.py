@@ -269,6 +269,7 @@ class LogEntry:
     write: bool  # method other than GET/HEAD/OPTIONS
     body_size: int
     fault: str | None = None  # fault label applied, e.g. "http_503", "reset_after"
+    handled: bool = False  # the service handler ran (so a write may have committed)
     duration: float = 0.0
 
     def to_json(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from airflow_provider_poms.emulator.core import _Backend
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-                               PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+                               PRIMARY KEY (tbl, key));
 CREATE TABLE IF NOT EXISTS seq (tbl TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 

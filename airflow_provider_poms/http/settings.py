@@ -28,7 +28,7 @@ from airflow_provider_poms.http.errors import ConfigurationError
 __all__ = ["ConnectionSettings"]
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
-_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+_FALSE = {"0", "false", "no", "off", "n", "f"}
 
 # Extra names exactly as declared in get_provider_info.conn-fields.
 _EXTRA_KEYS = (
@@ -127,7 +127,9 @@ class ConnectionSettings:
             raise ConfigurationError("base_url (connection host) is empty")
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise ConfigurationError(f"base_url must be an http(s) URL such as https://host:8443/poms, got {url!r}")
+            raise ConfigurationError(
+                f"base_url must be an http(s) URL such as https://host:8443/poms, got {url!r}"
+            )
         if parts.query or parts.fragment:
             raise ConfigurationError(f"base_url must not have a query or fragment: {url!r}")
         if url.endswith("/"):
@@ -171,7 +173,9 @@ class ConnectionSettings:
             or not isinstance(self.max_response_bytes, int)
             or self.max_response_bytes < 1024
         ):
-            raise ConfigurationError(f"max_response_bytes must be an integer >= 1024, got {self.max_response_bytes!r}")
+            raise ConfigurationError(
+                f"max_response_bytes must be an integer >= 1024, got {self.max_response_bytes!r}"
+            )
         for name in ("verify", "gzip"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be a boolean, got {getattr(self, name)!r}")
@@ -234,42 +238,9 @@ class ConnectionSettings:
         them with ``await conn.aextra_dejson()``). ``environ`` defaults to ``os.environ`` and is used
         only for the documented fallbacks.
         """
-        env = os.environ if environ is None else environ
-        if extra is None:
-            extra = getattr(conn, "extra_dejson", None) or {}
-        if not isinstance(extra, Mapping):
-            raise ConfigurationError("connection extra must be a JSON object")
         conn_id = getattr(conn, "conn_id", None) or "?"
-        base_url = _base_url_from_connection(conn)
-        if not base_url:
-            raise ConfigurationError(f"connection {conn_id!r} has no host (the service base URL)")
-        # Airflow's URI form stores every extra as a string; accept both spellings.
-        ex = {k: extra.get(k) for k in _EXTRA_KEYS}
-        kwargs: dict[str, Any] = {"base_url": base_url}
-        for name in ("client_cert", "client_key", "proxy", "ca_cert", "token_file", "experiment", "role"):
-            value = _blank_to_none(ex[name])
-            if value is not None:
-                kwargs[name] = os.path.expanduser(value) if name not in ("experiment", "role") else value
-        token = _blank_to_none(getattr(conn, "password", None))
-        if token is not None:
-            kwargs["token"] = token
-        if ex["verify"] is not None:
-            kwargs["verify"] = _as_bool("verify", ex["verify"])
-        if ex["gzip"] is not None:
-            kwargs["gzip"] = _as_bool("gzip", ex["gzip"])
-        for name in ("connect_timeout", "read_timeout", "backoff"):
-            if _blank_to_none(ex[name]) is not None:
-                kwargs[name] = _as_float(name, ex[name])
-        if _blank_to_none(ex["max_retries"]) is not None:
-            kwargs["max_retries"] = _as_int("max_retries", ex["max_retries"])
-        if _blank_to_none(ex["max_response_mb"]) is not None:
-            mb = _as_int("max_response_mb", ex["max_response_mb"])
-            if mb < 1:
-                raise ConfigurationError(f"max_response_mb must be >= 1, got {mb}")
-            kwargs["max_response_bytes"] = mb << 20
-        _apply_env_fallbacks(kwargs, env)
         try:
-            return cls(**kwargs)
+            return cls(**_kwargs_from_connection(conn, extra, os.environ if environ is None else environ))
         except ConfigurationError as exc:
             exc.message = f"connection {conn_id!r}: {exc.message}"
             exc.args = (exc.message,)
@@ -297,7 +268,9 @@ class ConnectionSettings:
             try:
                 data = json.loads(path.read_text())
             except OSError as exc:
-                raise ConfigurationError(f"emulator connection file unreadable: {path} ({exc.strerror})") from None
+                raise ConfigurationError(
+                    f"emulator connection file unreadable: {path} ({exc.strerror})"
+                ) from None
             except ValueError:
                 raise ConfigurationError(f"emulator connection file is not JSON: {path}") from None
         if service not in ("poms", "reqmgr2"):
@@ -330,6 +303,44 @@ class ConnectionSettings:
                 raise ConfigurationError(f"emulator connection file lacks {name} for identity {identity!r}")
         kwargs.update(overrides)
         return cls(**kwargs)
+
+
+def _kwargs_from_connection(
+    conn: Any, extra: Mapping[str, Any] | None, env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Constructor arguments from an Airflow Connection (see ``ConnectionSettings.from_connection``)."""
+    if extra is None:
+        extra = getattr(conn, "extra_dejson", None) or {}
+    if not isinstance(extra, Mapping):
+        raise ConfigurationError("connection extra must be a JSON object")
+    base_url = _base_url_from_connection(conn)
+    if not base_url:
+        raise ConfigurationError("no host (the service base URL)")
+    # Airflow's URI form stores every extra as a string; accept both spellings.
+    ex = {k: extra.get(k) for k in _EXTRA_KEYS}
+    kwargs: dict[str, Any] = {"base_url": base_url}
+    for name in ("client_cert", "client_key", "proxy", "ca_cert", "token_file", "experiment", "role"):
+        value = _blank_to_none(ex[name])
+        if value is not None:
+            kwargs[name] = os.path.expanduser(value) if name not in ("experiment", "role") else value
+    token = _blank_to_none(getattr(conn, "password", None))
+    if token is not None:
+        kwargs["token"] = token
+    for name in ("verify", "gzip"):  # an empty form field means "default", not false
+        if _blank_to_none(ex[name]) is not None:
+            kwargs[name] = _as_bool(name, ex[name])
+    for name in ("connect_timeout", "read_timeout", "backoff"):
+        if _blank_to_none(ex[name]) is not None:
+            kwargs[name] = _as_float(name, ex[name])
+    if _blank_to_none(ex["max_retries"]) is not None:
+        kwargs["max_retries"] = _as_int("max_retries", ex["max_retries"])
+    if _blank_to_none(ex["max_response_mb"]) is not None:
+        mb = _as_int("max_response_mb", ex["max_response_mb"])
+        if mb < 1:
+            raise ConfigurationError(f"max_response_mb must be >= 1, got {mb}")
+        kwargs["max_response_bytes"] = mb << 20
+    _apply_env_fallbacks(kwargs, env)
+    return kwargs
 
 
 def _base_url_from_connection(conn: Any) -> str:

@@ -97,12 +97,27 @@ class FrontEnd(BaseHTTPRequestHandler):
     config: dict[str, Any] = {}
     key: bytes = b""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        sys.stderr.write("%s %s\n" % (self.log_date_time_string(), format % args))
+    def log_message(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
+
+    def _read_body(self) -> bytes:
+        """Chunked wins over Content-Length (RFC 9112 6.3), as cmsweb's front-end does: the official
+        client sends both on an empty POST."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _relay(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
         peer = self.connection.getpeercert()  # type: ignore[attr-defined]
         dn, _cn = subject_dn(peer or {})
         ident = self.config["identities"].get(dn)
@@ -147,7 +162,8 @@ class FrontEnd(BaseHTTPRequestHandler):
 
 
 def main() -> None:
-    config = json.loads(open(sys.argv[1]).read())
+    with open(sys.argv[1]) as fh:
+        config = json.load(fh)
     FrontEnd.config = config
     with open(config["hmac_key_file"], "rb") as fh:
         FrontEnd.key = fh.read()

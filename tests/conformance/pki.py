@@ -142,7 +142,11 @@ def make_pki(directory: Path) -> Pki:
 
     srv_key = _key()
     srv = _sign(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), srv_key, ca_name, ca_key, server=True
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]),
+        srv_key,
+        ca_name,
+        ca_key,
+        server=True,
     )
     server_cert, server_key = directory / "server.pem", directory / "server.key"
     server_cert.write_bytes(_pem(srv))

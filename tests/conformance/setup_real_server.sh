@@ -19,10 +19,14 @@ STAMP_VENV=$VENV/.installed-$REQMGR2_VERSION
 NPMDIR=$CACHE/pouchdb
 STAMP_NPM=$NPMDIR/.installed-$POUCHDB_VERSION-fixed
 APPS=$CACHE/couchapps
-STAMP_APPS=$APPS/.installed-$REQMGR2_VERSION
+STAMP_APPS=$APPS/.installed-$REQMGR2_VERSION-3
 
 mkdir -p "$CACHE"
 log() { echo "[setup_real_server] $*" >&2; }
+
+# Two test sessions on one machine must not install into the same cache at once.
+exec 9>"$CACHE/.setup.lock"
+flock 9
 
 # --- tools this script needs -------------------------------------------------------------------------
 need_apt=()

@@ -27,8 +27,21 @@ RELEASES: dict[str, list[str]] = {
 }
 SITES = ["T1_US_FNAL", "T2_CH_CERN", "T2_US_Nebraska", "T2_DE_DESY", "T1_IT_CNAF"]
 TIERS = [
-    "GEN-SIM", "GEN-SIM-RAW", "GEN-SIM-DIGI-RAW", "AODSIM", "MINIAODSIM", "NANOAODSIM", "RAW", "AOD",
-    "MINIAOD", "NANOAOD", "DQMIO", "LHE", "GEN", "RECO", "USER",
+    "GEN-SIM",
+    "GEN-SIM-RAW",
+    "GEN-SIM-DIGI-RAW",
+    "AODSIM",
+    "MINIAODSIM",
+    "NANOAODSIM",
+    "RAW",
+    "AOD",
+    "MINIAOD",
+    "NANOAOD",
+    "DQMIO",
+    "LHE",
+    "GEN",
+    "RECO",
+    "USER",
 ]
 
 
@@ -54,7 +67,7 @@ class Stub(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     log_path = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _answer(self) -> None:
@@ -62,18 +75,29 @@ class Stub(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path = urlsplit(self.path).path.rstrip("/")
         with open(self.log_path, "a") as fh:
-            fh.write(json.dumps({"t": time.time(), "method": self.command, "path": self.path,
-                                 "body": body.decode(errors="replace")}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "t": time.time(),
+                        "method": self.command,
+                        "path": self.path,
+                        "body": body.decode(errors="replace"),
+                    }
+                )
+                + "\n"
+            )
         if path.endswith("/SDT/cgi-bin/ReleasesXML"):
             self._send(200, "text/xml", releases_xml())
         elif path.startswith("/api/cms/site/query") or "/api/cms/site" in path:
             self._send(200, "application/json", json.dumps(cric_sites()).encode())
         elif path.endswith("/serverinfo"):
-            self._send(200, "application/json",
-                       json.dumps({"dbs_instance": "prod/global", "dbs_version": "4.0.19"}).encode())
+            self._send(
+                200,
+                "application/json",
+                json.dumps({"dbs_instance": "prod/global", "dbs_version": "4.0.19"}).encode(),
+            )
         elif path.endswith("/datatiers"):
-            self._send(200, "application/json",
-                       json.dumps([{"data_tier_name": t} for t in TIERS]).encode())
+            self._send(200, "application/json", json.dumps([{"data_tier_name": t} for t in TIERS]).encode())
         elif path.endswith("/data/transferor") and self.command == "POST":
             self._send(200, "application/json", json.dumps({"result": [{"status": "ok"}]}).encode())
         else:

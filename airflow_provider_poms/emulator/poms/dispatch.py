@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .errors import HTTPError, Redirect, UnknownUser, rewrite
+from .errors import Redirect, UnknownUser, rewrite
 from .model import Db, store_lock
 from .perms import Acting
 
@@ -45,8 +45,8 @@ class Env:
     tmax: str | None
     tdays: str | None
     headers: list[tuple[str, str]]
-    base: str                 # scheme://host:port
-    path: str                 # mount path, "/poms"
+    base: str  # scheme://host:port
+    path: str  # mount path, "/poms"
     method_name: str
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -75,9 +75,9 @@ Handler = Callable[..., Any]
 class Method:
     name: str
     func: Handler
-    rtype: str = "html"                      # html | json | redirect | text | ini
+    rtype: str = "html"  # html | json | redirect | text | ini
     perms: tuple[dict[str, str], ...] = ()
-    redirect: str | None = None
+    redirect: str | Callable[[Env], str] | None = None
     need_er: bool = False
 
 
@@ -88,7 +88,7 @@ def poms_method(
     *,
     rtype: str = "html",
     p: tuple[dict[str, str], ...] | list[dict[str, str]] = (),
-    redirect: str | None = None,
+    redirect: str | Callable[[Env], str] | None = None,
     need_er: bool = False,
     name: str | None = None,
 ) -> Callable[[Handler], Handler]:
@@ -145,7 +145,9 @@ def _param_str(val: Any) -> str | None:
 
 
 def _text_response(status: int, text: str, ctype: str = "text/plain; charset=utf-8") -> Response:
-    return Response(text.encode("utf-8"), status_code=status, media_type=None, headers={"Content-Type": ctype})
+    return Response(
+        text.encode("utf-8"), status_code=status, media_type=None, headers={"Content-Type": ctype}
+    )
 
 
 def run_method(request: Request, ctx: Any, mname: str, args: list[str], kwargs: dict[str, Any]) -> Response:
@@ -192,12 +194,16 @@ def _run_locked(
         base=f"{url.scheme}://{url.netloc}",
         path=str(request.scope.get("root_path") or "/poms").rstrip("/") or "/poms",
         method_name=meth.name,
+        extra={"url": str(request.url)},
     )
     try:
         for perm in meth.perms:
-            pargs = {k: kwargs.get(v) for k, v in perm.items() if k not in ("p", "t")}
-            if "item_id" in pargs and pargs["item_id"] is None and perm.get("item_id") == "experiment":
-                pargs["item_id"] = acting.experiment
+            pargs = {}
+            for k, v in perm.items():
+                if k in ("p", "t"):
+                    continue
+                fallback = getattr(acting, v, None) if v in ("experiment", "role", "username") else None
+                pargs[k] = kwargs.get(v, fallback)
             acting.check(perm["p"], perm.get("t", ""), **pargs)
         redirflag = kwargs.pop("redirect", None)
         fmtflag = kwargs.pop("fmt", "") or ""
@@ -206,7 +212,7 @@ def _run_locked(
         return Response(status_code=303, headers={"Location": env.absolute(red.location)})
     except UnknownUser:
         raise
-    except Exception as exc:  # noqa: BLE001 - this is POMS' error_rewrite
+    except Exception as exc:
         status, text = rewrite(exc)
         return _text_response(status, text)
     if isinstance(values, dict):
@@ -215,7 +221,9 @@ def _run_locked(
         values = merged
     headers = {"Content-Language": "en"}
     if fmtflag == "json" or meth.rtype == "json":
-        return Response(to_json(values), status_code=200, headers={**headers, "Content-Type": "application/json"})
+        return Response(
+            to_json(values), status_code=200, headers={**headers, "Content-Type": "application/json"}
+        )
     if meth.rtype == "redirect" and _param_str(redirflag) != "0" and meth.redirect:
         redict = dict(values) if isinstance(values, dict) else dict(kwargs)
         redict.update(
@@ -225,11 +233,16 @@ def _run_locked(
             role=acting.role,
             username=login,
         )
-        return Response(status_code=303, headers={**headers, "Location": env.absolute(meth.redirect % redict)})
+        template = meth.redirect(env) if callable(meth.redirect) else meth.redirect
+        return Response(status_code=303, headers={**headers, "Location": env.absolute(template % redict)})
     if meth.rtype == "ini":
-        return Response(str(values).encode(), status_code=200, headers={**headers, "Content-Type": "text/ini"})
+        return Response(
+            str(values).encode(), status_code=200, headers={**headers, "Content-Type": "text/ini"}
+        )
     if isinstance(values, (dict, list)):
-        return Response(to_json(values), status_code=200, headers={**headers, "Content-Type": "application/json"})
+        return Response(
+            to_json(values), status_code=200, headers={**headers, "Content-Type": "application/json"}
+        )
     ctype = "text/html" if meth.rtype in ("html", "redirect") else "text/plain"
     text = "" if values is None else str(values)
     return Response(text.encode("utf-8"), status_code=200, headers={**headers, "Content-Type": ctype})

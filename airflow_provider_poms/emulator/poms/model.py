@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .settings import PomsSettings, settings_from
+from .settings import PomsSettings, settings_for
 from .timefmt import local_iso
 
 Record = dict[str, Any]
@@ -23,13 +23,13 @@ T_JOB_TYPES = "poms_job_types"
 T_LOGIN_SETUPS = "poms_login_setups"
 T_DEPS = "poms_campaign_dependencies"
 T_SUBMISSIONS = "poms_submissions"
-T_STAGE_SUBS = "poms_stage_submissions"      # campaign_stage_id -> [submission ids]
-T_ACTIVE = "poms_active_submissions"         # submissions the actors still move
+T_STAGE_SUBS = "poms_stage_submissions"  # campaign_stage_id -> [submission ids]
+T_ACTIVE = "poms_active_submissions"  # submissions the actors still move
 T_HELD = "poms_held_launches"
 T_UPLOADS = "poms_uploaded_files"
 T_TAGS = "poms_tags"
 T_META = "poms_meta"
-T_SNAPSHOTS = "poms_snapshots"               # only used for ids
+T_SNAPSHOTS = "poms_snapshots"  # only used for ids
 
 SYSTEM_USER = "poms"
 
@@ -65,7 +65,7 @@ class Db:
 
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
-        self.settings: PomsSettings = settings_from(getattr(ctx, "config", None))
+        self.settings: PomsSettings = settings_for(ctx)
 
     # ---- plumbing -----------------------------------------------------------------------
     def t(self, name: str) -> Any:
@@ -179,7 +179,9 @@ class Db:
             key=lambda s: s["campaign_stage_id"],
         )
 
-    def find_stage(self, experiment: str | None, campaign_name: str | None, stage_name: str | None) -> Record | None:
+    def find_stage(
+        self, experiment: str | None, campaign_name: str | None, stage_name: str | None
+    ) -> Record | None:
         camp = self.find_campaign(experiment, campaign_name)
         if camp is None:
             return None

@@ -11,7 +11,7 @@ from typing import Any
 from .model import T_JOB_TYPES, T_LOGIN_SETUPS, Db, int_or_none
 
 ROLES = ("analysis", "production-shifter", "production", "superuser")
-Owner = tuple[str | None, str | None, str | None]   # (experiment, owner username, creator_role)
+Owner = tuple[str | None, str | None, str | None]  # (experiment, owner username, creator_role)
 
 
 class Acting:
@@ -93,7 +93,9 @@ class Acting:
     def can_view(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
         if self._bypass():
             return
-        exp, _owner, role = self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
+        exp, _owner, role = (
+            self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
+        )
         if self.experiment is None:
             self.experiment = exp
         if self.role is None:
@@ -111,7 +113,9 @@ class Acting:
     def can_modify(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
         if self._bypass():
             return
-        exp, owner, role = self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
+        exp, owner, role = (
+            self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
+        )
         if self.experiment is None:
             self.experiment = exp
         if self.role is None:
@@ -133,7 +137,9 @@ class Acting:
     def can_do(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
         if self._bypass():
             return
-        exp, owner, role = self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
+        exp, owner, role = (
+            self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
+        )
         if self.role in (None, "None", ""):
             self.role = role
         if self.experiment in (None, "None", ""):
@@ -156,7 +162,9 @@ class Acting:
         if role and self.role not in ("coordinator", "superuser") and role != self.role:
             raise PermissionError(f"Must be role {role}, not {self.role} to do this")
 
-    def check(self, kind: str, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
+    def check(
+        self, kind: str, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None
+    ) -> None:
         if kind == "is_superuser":
             if not self.is_superuser():
                 raise PermissionError(f"username {self.username} is not a superuser")

@@ -7,8 +7,13 @@ another module, so POMS reads its own knobs from it defensively (``poms_<name>``
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
+
+#: Optional JSON object of PomsSettings fields, read from the emulator's state directory at start.
+SETTINGS_FILE = "poms-settings.json"
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,10 @@ class PomsSettings:
     #: Real server bug (source only): modify_job_type_recoveries merges only the last existing key.
     bug_recoveries_merge: bool = False
     #: Fake batch side.
-    jobid_delay: float = 30.0          # launch -> jobsub_job_id known (wrapper reports New + id)
-    idle_delay: float = 60.0           # -> Idle
-    running_delay: float = 120.0       # Idle -> Running
-    run_duration: float = 900.0        # Running -> Completed, output grows meanwhile
-    jobs_per_submission: int = 10
+    jobid_delay: float = 30.0  # launch -> jobsub_job_id known (wrapper reports New + id)
+    idle_delay: float = 60.0  # -> Idle
+    running_delay: float = 120.0  # Idle -> Running
+    run_duration: float = 900.0  # Running -> Completed, output grows meanwhile
     #: wrapup_tasks cron period; completion_type=complete goes Located on the next run.
     wrapup_interval: float = 300.0
     #: completion_type=located: Located this long after Completed (or at once with force_located).
@@ -48,24 +52,42 @@ class PomsSettings:
     launch_recovery_jobs: bool = True
 
 
+def settings_for(ctx: Any) -> PomsSettings:
+    """Settings of one context, computed once (cached in ``ctx.extra``)."""
+    extra = getattr(ctx, "extra", None)
+    if isinstance(extra, dict) and isinstance(extra.get("poms_settings"), PomsSettings):
+        return extra["poms_settings"]
+    found = settings_from(getattr(ctx, "config", None))
+    if isinstance(extra, dict):
+        extra["poms_settings"] = found
+    return found
+
+
 def settings_from(config: Any) -> PomsSettings:
-    """Build settings from the core's config: ``config.poms`` (mapping) or ``poms_<field>`` attributes."""
+    """Build settings from the core's config: ``--launch-redirect``, then ``STATE_DIR/poms-settings.json``
+    (a JSON object of field names), then ``config.poms`` (mapping) or ``poms_<field>`` attributes."""
     base = PomsSettings()
     if config is None:
         return base
     overrides: dict[str, Any] = {}
+    names = {f.name for f in fields(PomsSettings)}
+    alt = getattr(config, "launch_redirect", None)
+    if alt:
+        overrides["launch_redirect"] = alt
+    state_dir = getattr(config, "state_dir", None)
+    if state_dir is not None and (Path(state_dir) / SETTINGS_FILE).is_file():
+        data = json.loads((Path(state_dir) / SETTINGS_FILE).read_text())
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"{SETTINGS_FILE}: unknown POMS settings {sorted(unknown)}")
+        overrides.update(data)
     mapping = getattr(config, "poms", None)
     if isinstance(config, dict):
         mapping = config.get("poms", config)
-    names = {f.name for f in fields(PomsSettings)}
     if isinstance(mapping, dict):
         overrides.update({k: v for k, v in mapping.items() if k in names})
     for name in names:
         val = getattr(config, f"poms_{name}", None)
         if val is not None:
             overrides[name] = val
-    if "launch_redirect" not in overrides:
-        alt = getattr(config, "launch_redirect", None)
-        if alt:
-            overrides["launch_redirect"] = alt
     return replace(base, **overrides)

@@ -17,7 +17,7 @@ import json
 import re
 import secrets
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -51,8 +51,9 @@ class RestError(Exception):
     app_code = 200
     message = "Server error"
 
-    def __init__(self, info: str | None = None, *, message: str | None = None,
-                 headers: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, info: str | None = None, *, message: str | None = None, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(message or self.message)
         if message is not None:
             self.message = message
@@ -92,6 +93,28 @@ class InvalidParameter(RestError):
     http_code, app_code, message = 400, 302, "Invalid input parameter"
 
 
+def excess_args(args: Sequence[str]) -> InvalidParameter:
+    """Leftover path segments after validation (``MiniRESTApi._call``)."""
+    return InvalidParameter(f"Excess path arguments, not validated args='{list(args)!r}'")
+
+
+def excess_kwargs(kwargs: Mapping[str, Any]) -> InvalidParameter:
+    """Leftover query arguments after validation; repeated keys show as lists, like CherryPy's."""
+    return InvalidParameter(f"Excess keyword arguments, not validated kwargs='{dict(kwargs)!r}'")
+
+
+def collapse_params(params: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Query items as CherryPy hands them to handlers: one value, or a list when repeated."""
+    out: dict[str, Any] = {}
+    for k, v in params:
+        if k in out:
+            prev = out[k]
+            out[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
+        else:
+            out[k] = v
+    return out
+
+
 class MissingBodyData(RestError):
     http_code, app_code, message = 400, 1201, "User did not pass any body data with the request"
 
@@ -109,8 +132,9 @@ class InvalidStateTransition(RestError):
     http_code, app_code = 400, 1101
 
     def __init__(self, name: str, current: str, target: str) -> None:
-        super().__init__(message=f"Invalid status transition for request: {name}, "
-                                 f"from '{current}' to '{target}'")
+        super().__init__(
+            message=f"Invalid status transition for request: {name}, from '{current}' to '{target}'"
+        )
 
 
 class InvalidSpecParameterValue(RestError):
@@ -211,7 +235,8 @@ def _latin1(text: str) -> bytes:
 
 
 class RawResponse(Response):
-    """A Starlette response whose header names go out with CherryPy's Title-Case spelling."""
+    """A Starlette response with exactly the given headers (CherryPy's Title-Case spelling; the
+    HTTP writer may still lower-case the names on the wire)."""
 
     def __init__(self, status: int, headers: Sequence[tuple[str, str]], body: bytes) -> None:
         super().__init__(content=b"", status_code=status)
@@ -219,9 +244,17 @@ class RawResponse(Response):
         self.raw_headers = [(_latin1(k), _latin1(v)) for k, v in headers]
 
 
-def error_response(exc: BaseException, extra_headers: Sequence[tuple[str, str]] = ()) -> RawResponse:
-    """The bytes of one of the three error paths. Error responses are never compressed."""
+def error_response(
+    exc: BaseException,
+    extra_headers: Sequence[tuple[str, str]] = (),
+    *,
+    elapsed_us: int | None = None,
+    head: bool = False,
+) -> RawResponse:
+    """The bytes of one of the three error paths. Error responses are never compressed; they
+    carry ``X-Rest-Time`` like successes; a HEAD error has no body and ``Content-Length: 0``."""
     headers: list[tuple[str, str]] = list(extra_headers)
+    message: str
     if isinstance(exc, RestError):
         code, message = exc.http_code, exc.message
         headers += list(exc.headers)
@@ -234,7 +267,8 @@ def error_response(exc: BaseException, extra_headers: Sequence[tuple[str, str]] 
         if exc.info:
             headers.append(("X-Error-Info", error_header_value(exc.info)))
     elif isinstance(exc, BareHTTPError):
-        code, message = exc.code, exc.message
+        code = exc.code
+        message = exc.message or HTTPStatus(code).description
     else:
         code, message = 500, "Server error"
         headers += [
@@ -243,7 +277,9 @@ def error_response(exc: BaseException, extra_headers: Sequence[tuple[str, str]] 
             ("X-Error-Id", new_error_id()),
             ("X-Error-Detail", "Server error"),
         ]
-    body = error_page(code, message)
+    body = b"" if head else error_page(code, message)
+    if elapsed_us is not None:
+        headers.append(("X-Rest-Time", f"{elapsed_us} us"))
     headers += [("Content-Type", "text/html;charset=utf-8"), ("Content-Length", str(len(body)))]
     return RawResponse(code, headers, body)
 
@@ -372,9 +408,17 @@ def _tag_list(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def success_response(*, method: str, body: bytes, fmt: str, accept_encoding: str | None,
-                     if_match: str | None, if_none_match: str | None, no_store: bool,
-                     elapsed_us: int) -> RawResponse:
+def success_response(
+    *,
+    method: str,
+    body: bytes,
+    fmt: str,
+    accept_encoding: str | None,
+    if_match: str | None,
+    if_none_match: str | None,
+    no_store: bool,
+    elapsed_us: int,
+) -> RawResponse:
     """Headers and bytes of a 200 (or 304/412 on GET/HEAD), as ``MiniRESTApi._call`` builds them."""
     ctype = f"{fmt};charset=utf-8" if fmt == PLAIN else fmt
     encoding = choose_encoding(accept_encoding)
@@ -386,10 +430,21 @@ def success_response(*, method: str, body: bytes, fmt: str, accept_encoding: str
         if etag is not None:
             match = _tag_list(if_match)
             if match and ("*" in match or etag in match):
-                return error_response(BareHTTPError(412, "Precondition failed"))
+                return error_response(
+                    BareHTTPError(412, f"Precondition on ETag {etag} failed"),
+                    [("X-Rest-Status", "100"), *cache],
+                    elapsed_us=elapsed_us,
+                    head=method == "HEAD",
+                )
             nomatch = _tag_list(if_none_match)
             if nomatch and ("*" in nomatch or etag in nomatch):
-                headers = [*cache, ("Etag", etag), ("X-Rest-Time", f"{elapsed_us} us")]
+                headers = [
+                    ("X-Rest-Status", "100"),
+                    *cache,
+                    ("Vary", "Accept"),
+                    ("Etag", etag),
+                    ("X-Rest-Time", f"{elapsed_us} us"),
+                ]
                 return RawResponse(304, headers, b"")
     headers = [("X-Rest-Status", "100"), ("Content-Type", ctype)]
     headers += cache

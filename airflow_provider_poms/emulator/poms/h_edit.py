@@ -1,0 +1,218 @@
+"""The deprecated ``*_edit`` endpoints poms_client still calls with ``pcl_call=1`` and ``ae_*`` fields.
+
+They create, edit or delete job types, login setups and campaign stages. The real handlers render
+HTML templates; clients only look at the status code, so the emulator answers the template data.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .dispatch import Env, poms_method
+from .errors import HTTPError
+from .ini import parse_pairs
+from .model import T_JOB_TYPES, T_LOGIN_SETUPS, T_STAGES, Record
+
+
+def _find(env: Env, table: str, name: Any) -> Record | None:
+    return next(
+        (r for r in env.db.values(table) if r["name"] == name and r["experiment"] == env.experiment), None
+    )
+
+
+def _in_use(env: Env, key: str, value: int) -> list[str]:
+    return sorted(s["name"] for s in env.db.values(T_STAGES) if s.get(key) == value)
+
+
+@poms_method(p=[{"p": "can_modify", "t": "LoginSetup", "name": "ae_launch_name"}])
+def login_setup_edit(
+    env: Env,
+    action: Any = None,
+    ae_launch_name: Any = None,
+    ae_launch_host: Any = None,
+    ae_launch_account: Any = None,
+    ae_launch_setup: Any = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    db = env.db
+    rec = _find(env, T_LOGIN_SETUPS, ae_launch_name)
+    me = db.experimenter(env.username)["experimenter_id"]
+    if action == "add":
+        if rec is not None or ae_launch_name in (None, ""):
+            return {"data": {"message": f"LoginSetup '{ae_launch_name}' already exists or has no name."}}
+        lid = db.next_id(T_LOGIN_SETUPS)
+        db.put(
+            T_LOGIN_SETUPS,
+            lid,
+            {
+                "login_setup_id": lid,
+                "name": str(ae_launch_name),
+                "experiment": env.experiment,
+                "launch_host": ae_launch_host or "",
+                "launch_account": ae_launch_account or "",
+                "launch_setup": ae_launch_setup or "",
+                "creator": me,
+                "created": db.now(),
+                "updater": None,
+                "updated": None,
+                "creator_role": env.role,
+                "active": True,
+            },
+        )
+        return {"data": {"message": "", "login_setup_id": lid}}
+    if rec is None:
+        return {"data": {"message": f"LoginSetup '{ae_launch_name}' not found."}}
+    if action == "delete":
+        users = _in_use(env, "login_setup_id", rec["login_setup_id"])
+        if users:
+            return {"data": {"message": f"LoginSetup '{ae_launch_name}' is used by {', '.join(users)}."}}
+        db.delete(T_LOGIN_SETUPS, rec["login_setup_id"])
+        return {"data": {"message": ""}}
+    if action == "edit":
+        for key, val in (
+            ("launch_host", ae_launch_host),
+            ("launch_account", ae_launch_account),
+            ("launch_setup", ae_launch_setup),
+        ):
+            if val is not None:
+                rec[key] = val
+        rec.update(updater=me, updated=db.now())
+        db.put(T_LOGIN_SETUPS, rec["login_setup_id"], rec)
+        return {"data": {"message": "", "login_setup_id": rec["login_setup_id"]}}
+    return {"data": {"message": f"unknown action {action!r}"}}
+
+
+@poms_method()
+def launch_template_edit(env: Env, **kwargs: Any) -> dict[str, Any]:
+    """Old name of login_setup_edit."""
+    env.acting.can_modify("LoginSetup", name=kwargs.get("ae_launch_name"))
+    return login_setup_edit(env, **kwargs)
+
+
+@poms_method(p=[{"p": "can_modify", "t": "JobType", "name": "ae_definition_name"}])
+def job_type_edit(
+    env: Env,
+    action: Any = None,
+    ae_definition_name: Any = None,
+    ae_output_file_patterns: Any = None,
+    ae_launch_script: Any = None,
+    ae_definition_parameters: Any = None,
+    ae_definition_recovery: Any = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    db = env.db
+    rec = _find(env, T_JOB_TYPES, ae_definition_name)
+    me = db.experimenter(env.username)["experimenter_id"]
+    params = (
+        parse_pairs(ae_definition_parameters, "ae_definition_parameters")
+        if ae_definition_parameters
+        else None
+    )
+    recs = json.loads(ae_definition_recovery) if ae_definition_recovery not in (None, "", "null") else None
+    if action == "add":
+        if rec is not None or ae_definition_name in (None, ""):
+            return {"data": {"message": f"JobType '{ae_definition_name}' already exists or has no name."}}
+        jid = db.next_id(T_JOB_TYPES)
+        db.put(
+            T_JOB_TYPES,
+            jid,
+            {
+                "job_type_id": jid,
+                "name": str(ae_definition_name),
+                "experiment": env.experiment,
+                "launch_script": ae_launch_script or "",
+                "definition_parameters": params or [],
+                "output_file_patterns": ae_output_file_patterns or "%",
+                "creator": me,
+                "created": db.now(),
+                "updater": None,
+                "updated": None,
+                "creator_role": env.role,
+                "active": True,
+                "recoveries": [[r[0], r[1]] for r in recs or []],
+            },
+        )
+        return {"data": {"message": "", "job_type_id": jid}}
+    if rec is None:
+        return {"data": {"message": f"JobType '{ae_definition_name}' not found."}}
+    if action == "delete":
+        users = _in_use(env, "job_type_id", rec["job_type_id"])
+        if users:
+            return {"data": {"message": f"JobType '{ae_definition_name}' is used by {', '.join(users)}."}}
+        db.delete(T_JOB_TYPES, rec["job_type_id"])
+        return {"data": {"message": ""}}
+    if action == "edit":
+        if ae_launch_script is not None:
+            rec["launch_script"] = ae_launch_script
+        if ae_output_file_patterns is not None:
+            rec["output_file_patterns"] = ae_output_file_patterns
+        if params is not None:
+            rec["definition_parameters"] = params
+        if recs is not None:
+            rec["recoveries"] = [[r[0], r[1]] for r in recs]
+        rec.update(updater=me, updated=db.now())
+        db.put(T_JOB_TYPES, rec["job_type_id"], rec)
+        return {"data": {"message": "", "job_type_id": rec["job_type_id"]}}
+    return {"data": {"message": f"unknown action {action!r}"}}
+
+
+@poms_method()
+def campaign_definition_edit(env: Env, **kwargs: Any) -> dict[str, Any]:
+    """Old name of job_type_edit."""
+    env.acting.can_modify("JobType", name=kwargs.get("ae_definition_name"))
+    return job_type_edit(env, **kwargs)
+
+
+_STAGE_FIELDS = {
+    "ae_vo_role": "vo_role",
+    "ae_dataset": "dataset",
+    "ae_split_type": "cs_split_type",
+    "ae_software_version": "software_version",
+    "ae_completion_type": "completion_type",
+}
+
+
+@poms_method(p=[{"p": "can_modify", "t": "CampaignStage", "item_id": "campaign_stage_id"}])
+def campaign_stage_edit(
+    env: Env,
+    action: Any = None,
+    ae_campaign_name: Any = None,
+    ae_stage_name: Any = None,
+    pcl_call: Any = None,
+    campaign_stage_id: Any = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Edit an existing stage (add/delete go through .ini uploads in the emulator)."""
+    db = env.db
+    stage = db.stage(campaign_stage_id) if campaign_stage_id else None
+    if stage is None and ae_stage_name:
+        camp = db.find_campaign(env.experiment, ae_campaign_name) or db.campaign(ae_campaign_name)
+        stage = (
+            next((s for s in db.stages_of(camp["campaign_id"]) if s["name"] == ae_stage_name), None)
+            if camp
+            else None
+        )
+    message = ""
+    if action != "edit":
+        message = f"action {action!r} is not supported here: upload a campaign .ini instead"
+    elif stage is None:
+        message = f"Campaign stage '{ae_stage_name}' not found"
+    else:
+        env.acting.can_modify("CampaignStage", item_id=stage["campaign_stage_id"])
+        for form_key, col in _STAGE_FIELDS.items():
+            if kwargs.get(form_key) not in (None, ""):
+                stage[col] = kwargs[form_key]
+        if kwargs.get("ae_completion_pct") not in (None, ""):
+            stage["completion_pct"] = int(kwargs["ae_completion_pct"])
+        for form_key, col in (
+            ("ae_param_overrides", "param_overrides"),
+            ("ae_test_param_overrides", "test_param_overrides"),
+        ):
+            if kwargs.get(form_key) not in (None, ""):
+                stage[col] = parse_pairs(kwargs[form_key], form_key)
+        stage.update(updater=db.experimenter(env.username)["experimenter_id"], updated=db.now())
+        db.put(T_STAGES, stage["campaign_stage_id"], stage)
+    if str(pcl_call) == "1" and message:
+        raise HTTPError(400, message)
+    return {"data": {"message": message}}

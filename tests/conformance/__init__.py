@@ -1,0 +1,1 @@
+"""Conformance tier: the real ReqMgr2 server and the emulator, driven by the same tests."""
