@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make demo` (the main job) and `make test` (the whole suite).
-.PHONY: setup demo test lint bench chaos
+.PHONY: setup demo test lint
 
 setup:
 	bash scripts/setup.sh
@@ -11,12 +11,6 @@ test: setup
 	bash scripts/test.sh
 
 lint: setup
-	.venv/bin/ruff check airflow_provider_poms tests example_dags bench
+	.venv/bin/ruff check airflow_provider_poms tests
 	.venv/bin/ruff format --check airflow_provider_poms
 	.venv/bin/mypy airflow_provider_poms
-
-bench: setup
-	.venv/bin/python -m bench
-
-chaos: setup
-	.venv/bin/python -m tests.chaos.run --full

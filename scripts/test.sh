@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-echo "== ruff"; ruff check airflow_provider_poms tests example_dags bench
+echo "== ruff"; ruff check airflow_provider_poms tests
 echo "== mypy"; mypy airflow_provider_poms
 echo "== pytest"
 mkdir -p test-output
