@@ -1,11 +1,11 @@
 # The two commands a newcomer needs: `make demo` (the main job) and `make test` (the whole suite).
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint bench chaos
 
 setup:
 	bash scripts/setup.sh
 
 demo: setup
-	@echo 'make demo: not built yet (issue 5 is open); see README.md' >&2; exit 1
+	.venv/bin/python -P scripts/demo.py
 
 test: setup
 	bash scripts/test.sh
@@ -14,3 +14,11 @@ lint: setup
 	.venv/bin/ruff check airflow_provider_poms tests
 	.venv/bin/ruff format --check airflow_provider_poms
 	.venv/bin/mypy airflow_provider_poms
+
+# Benchmarks (issue 7): full run, writes docs/benchmarks.md. Not part of `make test`.
+bench: setup
+	.venv/bin/python -P bench/run.py --write-doc docs/benchmarks.md
+
+# Full chaos run (issue 8): writes docs/reliability.md. `make test` runs a short version.
+chaos: setup
+	.venv/bin/python -P scripts/chaos.py --write-doc docs/reliability.md

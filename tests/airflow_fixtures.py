@@ -37,6 +37,8 @@ import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parent / "operators" / "dags"
 RESULT_MARK = "DAGRESULT "
+#: Tells the subprocess which folder to search for the DAG (tests/operators/dags by default).
+DAGS_ENV = "POMS_TEST_DAGS_FOLDER"
 #: Floor of the shared poller in these runs (the emulator's clock runs 600x).
 TEST_MIN_POLL = "0.5"
 
@@ -95,10 +97,18 @@ def airflow_env(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 @pytest.fixture
 def run_dag(airflow_env: dict[str, str]) -> Iterator[Callable[..., DagResult]]:
-    def run(dag_id: str, conf: dict[str, Any] | None = None, timeout: float = 800, **env: str) -> DagResult:
+    def run(
+        dag_id: str,
+        conf: dict[str, Any] | None = None,
+        timeout: float = 800,
+        dags_folder: Path | str | None = None,
+        **env: str,
+    ) -> DagResult:
+        """Run ``dag_id`` (found in ``dags_folder``, default tests/operators/dags) to its end."""
+        folder = str(dags_folder or DAGS_FOLDER)
         done = subprocess.run(
             [sys.executable, "-P", __file__, dag_id, json.dumps(conf or {})],
-            env={**airflow_env, **env},
+            env={**airflow_env, "AIRFLOW__CORE__DAGS_FOLDER": folder, DAGS_ENV: folder, **env},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -133,7 +143,8 @@ def _find_dag(dag_id: str) -> Any:
 
     from airflow.sdk import DAG
 
-    for path in sorted(DAGS_FOLDER.glob("*.py")):
+    folder = Path(os.environ.get(DAGS_ENV) or DAGS_FOLDER)
+    for path in sorted(folder.glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"testdags_{path.stem}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -141,7 +152,7 @@ def _find_dag(dag_id: str) -> Any:
         for value in vars(module).values():
             if isinstance(value, DAG) and value.dag_id == dag_id:
                 return value
-    raise SystemExit(f"no DAG {dag_id!r} in {DAGS_FOLDER}")
+    raise SystemExit(f"no DAG {dag_id!r} in {folder}")
 
 
 def _summary(dag: Any, run: Any) -> dict[str, Any]:
