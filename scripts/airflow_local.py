@@ -31,6 +31,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def linked_dags_folder(home: Path, sources: Mapping[str, Path]) -> Path:
+    """``home/dags`` made of links to ``sources`` (name -> folder).
+
+    Airflow follows linked directories when it looks for DAG files, and a DAG's templates (spec
+    files, .ini files) stay beside it, so the shipped folders are used as they are, not copied.
+    """
+    folder = Path(home) / "dags"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in sources.items():
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(Path(source).resolve(), target_is_directory=True)
+    return folder
+
+
 @dataclass
 class LocalAirflow:
     """Owns an AIRFLOW_HOME and the component processes running from it."""
@@ -81,7 +96,9 @@ class LocalAirflow:
         env.update(self.extra_env)
         return env
 
-    def airflow(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def airflow(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         """Run an ``airflow`` CLI command against this home."""
         return subprocess.run(
             [str(Path(sys.executable).parent / "airflow"), *args],
@@ -156,9 +173,10 @@ class LocalAirflow:
                 r = requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=5)
                 if r.status_code == 200:
                     body = r.json()
-                    if body.get("scheduler", {}).get("status") == "healthy" and body.get(
-                        "triggerer", {}
-                    ).get("status") == "healthy":
+                    if (
+                        body.get("scheduler", {}).get("status") == "healthy"
+                        and body.get("triggerer", {}).get("status") == "healthy"
+                    ):
                         return
                     last = body
             except requests.RequestException as exc:
@@ -203,7 +221,9 @@ class LocalAirflow:
                 return
             time.sleep(1)
         errors = self.api("GET", "/api/v2/importErrors")
-        raise TimeoutError(f"DAG {dag_id} not parsed after {timeout}s; import errors: {json.dumps(errors)[:2000]}")
+        raise TimeoutError(
+            f"DAG {dag_id} not parsed after {timeout}s; import errors: {json.dumps(errors)[:2000]}"
+        )
 
     def trigger(self, dag_id: str, conf: Mapping[str, Any] | None = None) -> str:
         self.wait_dag(dag_id)
@@ -227,7 +247,9 @@ class LocalAirflow:
         raise TimeoutError(f"{dag_id}/{run_id} still {state} after {timeout}s")
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return list(self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"])
+        return list(
+            self.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        )
 
     def links(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict[str, Any]:
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/links"

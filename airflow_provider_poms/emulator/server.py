@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from airflow_provider_poms.emulator import pages
 from airflow_provider_poms.emulator.core import (
     Clock,
     EmulatorConfig,
@@ -118,7 +119,9 @@ class EmulatorApp:
         self.services = services
         self.tokens = tokens
         self._by_dn = {i.dn: i for i in ctx.identities.values()}
-        routes: list[BaseRoute] = [Mount(f"/{name}", app=app) for name, app in services.apps.items()]
+        # The GUI pages live under the services' prefixes, so they must match before the mounts.
+        routes: list[BaseRoute] = list(pages.routes(ctx))
+        routes += [Mount(f"/{name}", app=app) for name, app in services.apps.items()]
         if control is not None:
             routes.append(Mount(CONTROL_PREFIX, app=control))
         routes.append(Route("/", self._root))
