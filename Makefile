@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	.venv/bin/python -P scripts/demo.py
+	.venv/bin/python -P scripts/demo.py $(ARGS)
 
 test: setup
 	bash scripts/test.sh

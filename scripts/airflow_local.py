@@ -63,6 +63,8 @@ class LocalAirflow:
         self.home.mkdir(parents=True, exist_ok=True)
         if not self.api_port:
             self.api_port = free_port()
+        # several Airflows may run on one machine (tests, demo): no fixed log-server ports
+        self.log_ports = (free_port(), free_port())
         self.base_url = f"http://127.0.0.1:{self.api_port}"
 
     # -- environment -----------------------------------------------------------------------
@@ -90,6 +92,12 @@ class LocalAirflow:
                 "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
                 "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                # On a loaded two-core machine the api-server can take seconds to answer a worker;
+                # the 5 s default makes the supervisor give up on a healthy task.
+                "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[0]),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_ports[1]),
+                "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "8",
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -194,21 +202,30 @@ class LocalAirflow:
     @property
     def token(self) -> str:
         if self._token is None:
-            r = requests.get(f"{self.base_url}/auth/token", timeout=10)
+            r = requests.get(f"{self.base_url}/auth/token", timeout=60)
             if r.status_code >= 400:
-                r = requests.post(f"{self.base_url}/auth/token", json={}, timeout=10)
+                r = requests.post(f"{self.base_url}/auth/token", json={}, timeout=60)
             r.raise_for_status()
             self._token = r.json()["access_token"]
         return self._token
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        r = requests.request(
-            method,
-            f"{self.base_url}{path}",
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=30,
-            **kwargs,
-        )
+        """One REST call; reads are retried when a loaded two-core machine makes the server slow."""
+        attempts = 4 if method == "GET" else 1
+        for attempt in range(attempts):
+            try:
+                r = requests.request(
+                    method,
+                    f"{self.base_url}{path}",
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    timeout=60,
+                    **kwargs,
+                )
+                break
+            except (requests.Timeout, requests.ConnectionError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(2)
         if r.status_code >= 400:
             raise RuntimeError(f"{method} {path} -> {r.status_code}: {r.text[:500]}")
         return r.json() if r.content else None

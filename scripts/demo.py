@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
     parser.add_argument("--timeout", type=float, default=480, help="seconds to wait for the DAG runs")
-    parser.add_argument("--clock-scale", type=float, default=600, help="emulated seconds per real second")
+    parser.add_argument("--clock-scale", type=float, default=60, help="emulated seconds per real second")
     args = parser.parse_args(argv)
     clock = Clock()
     workdir = Path(tempfile.mkdtemp(prefix="poms-provider-demo-"))

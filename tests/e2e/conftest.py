@@ -19,11 +19,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "example_dags"
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
-#: The provider's poll floor in these runs (the emulator's clock runs 600x faster than real time).
+#: The provider's poll floor in these runs.
 MIN_POLL = "1"
+#: Emulated seconds per real second here. Slower than the other tiers (600) on purpose: a request
+#: then needs about a minute from ``assigned`` to ``completed``, so the sensors really defer and wait
+#: in the triggerer instead of finding their target already reached on their first look.
+E2E_CLOCK_SCALE = 60
 
 sys.path.insert(0, str(REPO / "scripts"))
 from airflow_local import LocalAirflow, linked_dags_folder  # noqa: E402
+
+from airflow_provider_poms.emulator.testing import EmulatorProcess  # noqa: E402
 
 __all__ = ["LocalAirflow"]
 
@@ -32,6 +38,16 @@ def connection_env(conn: dict[str, Any]) -> dict[str, str]:
     from airflow_provider_poms.emulator.connfile import airflow_connections
 
     return {name: json.dumps(value) for name, value in airflow_connections(conn).items()}
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcess]:
+    """This directory's own emulator (overrides the session one): the clock of a real wait."""
+    emu = EmulatorProcess(
+        tmp_path_factory.mktemp("e2e_emulator"), clock_scale=E2E_CLOCK_SCALE, seed=4321, control=True
+    )
+    with emu:
+        yield emu
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ class RunRecord:
     state: str = "queued"
     seen: dict[str, list[str]] = field(default_factory=dict)
     final: list[dict[str, Any]] = field(default_factory=list)
+    #: task key -> classpaths of the triggers Airflow recorded for it while it was deferred
+    triggers: dict[str, set[str]] = field(default_factory=dict)
 
     def deferred_tasks(self) -> set[str]:
         return {task for task, states in self.seen.items() if "deferred" in states}
@@ -45,6 +47,9 @@ def watch(airflow: LocalAirflow, runs: list[tuple[str, str]], timeout: float = 4
                 state = str(ti["state"])
                 if not states or states[-1] != state:
                     states.append(state)
+                trigger = ti.get("trigger") or {}
+                if trigger.get("classpath"):
+                    record.triggers.setdefault(key(ti), set()).add(str(trigger["classpath"]))
             record.state = airflow.run_state(record.dag_id, record.run_id)
         time.sleep(1)
     for record in records:
