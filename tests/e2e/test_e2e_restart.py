@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_poms.states import REQMGR2_ACTIVE
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 DAG_ID = "e2e_triggerer_restart"
@@ -33,7 +35,7 @@ def requests_named(emulator: Any, fragment: str) -> list[str]:
     answer = emulator.session().get(
         f"{emulator.conn['reqmgr2_url']}/data/request",
         params={
-            "status": ["new", "assignment-approved", "assigned", "completed", "closed-out"],
+            "status": list(REQMGR2_ACTIVE),
             "detail": "false",
             "_nostale": "true",
         },
