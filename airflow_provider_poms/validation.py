@@ -101,7 +101,20 @@ def json_path(parts: Iterable[Any]) -> str:
     return out
 
 
+def _short(message: str, instance: Any) -> str:
+    """jsonschema quotes the whole offending value; a 5000-character string would bury the rule."""
+    shown = repr(instance)
+    if len(shown) > 80 and shown in message:
+        size = f" ({len(instance)} characters)" if isinstance(instance, str | list | dict) else ""
+        return message.replace(shown, shown[:60] + "..." + shown[-1] + size, 1)
+    return message
+
+
 def _from_error(err: Any) -> list[Problem]:
+    return [(path, _short(message, err.instance)) for path, message in _problems_of(err)]
+
+
+def _problems_of(err: Any) -> list[Problem]:
     path = list(err.absolute_path)
     if err.validator == "required":
         m = _REQUIRED.match(err.message)

@@ -118,7 +118,7 @@ class LocalAirflow:
         )
 
     # -- processes ---------------------------------------------------------------------------
-    def start(self, timeout: float = 180) -> None:
+    def start(self, timeout: float = 420) -> None:
         self.airflow("db", "migrate")
         for name in COMPONENTS:
             self.start_component(name)

@@ -62,7 +62,9 @@ def render(report: ChaosReport, command: str) -> str:
         "",
         f"- Task tries beyond the first (Airflow-style retries): **{report.task_retries}**; deferrals: "
         f"{report.deferrals}; trigger events by status: {json.dumps(report.trigger_events, sort_keys=True)}.",
-        f"- Reconciliations after a lost answer, seen in the task logs: {report.adoptions}.",
+        "- Writes the server committed while the client got no usable answer (reset after the handler, "
+        "delay past the read timeout, truncated gzip, invalid JSON), each reconciled rather than "
+        f"repeated: {json.dumps(report.lost_answers, sort_keys=True)}.",
         f"- Duplicate ReqMgr2 requests: **{report.duplicate_requests}**; duplicate POMS submissions: "
         f"**{report.duplicate_submissions}**; pipelines with nothing created: **{report.lost}**.",
         f"- Missed terminal states (server state and task outcome disagree): **{report.missed}**.",

@@ -69,24 +69,6 @@ class FakeTI:
         self.xcom[key] = value
 
 
-class LogCounter(logging.Handler):
-    """Counts the operators' reconciliation messages (adoptions after a lost answer)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.adoptions = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        text = record.getMessage()
-        if (
-            "adopting" in text
-            or "answer lost" in text
-            or "already went to" in text
-            or "answer was lost" in text
-        ):
-            self.adoptions += 1
-
-
 @dataclass
 class Task:
     """One task instance: builds its operator from the upstream results, then tries until done."""

@@ -7,7 +7,6 @@ Used by ``scripts/chaos.py`` (full run, figures for docs/reliability.md) and by
 from __future__ import annotations
 
 import json
-import logging
 import re
 import secrets
 import tempfile
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos_harness import LogCounter, Pipeline, Runner, Task, environment
+from chaos_harness import Pipeline, Runner, Task, environment
 
 from airflow_provider_poms.emulator.connfile import airflow_connections
 from airflow_provider_poms.emulator.reqmgr2.samples import assignment_body, stepchain_spec
@@ -83,7 +82,7 @@ class ChaosReport:
     task_retries: int = 0
     deferrals: int = 0
     trigger_events: dict[str, int] = field(default_factory=dict)
-    adoptions: int = 0
+    lost_answers: dict[str, int] = field(default_factory=dict)
     scripted_fail: int = 0
     scripted_abort: int = 0
     duplicate_requests: int = 0
@@ -115,11 +114,22 @@ def connection_env(emu: EmulatorProcess, config: ChaosConfig) -> dict[str, str]:
 def fault_rules(config: ChaosConfig) -> list[dict[str, Any]]:
     """Every kind on every path of both services, each with the same small probability.
 
-    One rule per kind and service also fires on the first matching request, so even a short run
-    injects every kind on both services whatever the random draws.
+    One rule per kind and service also fires on the first matching request, and the creates and
+    launches lose their answer twice each, so even a short run injects every kind on both services
+    and exercises the reconciliation of writes whatever the random draws.
     """
     share = config.fault_rate / len(FAULT_KINDS)
-    rules = []
+    # the writes themselves, at least twice each: answers lost after the server committed
+    rules: list[dict[str, Any]] = [
+        {"kind": "reset_after", "path": "/reqmgr2/data/request", "method": "POST", "count": 2},
+        {
+            "kind": "delay",
+            "path": "/poms/launch_jobs",
+            "method": "POST",
+            "count": 2,
+            "seconds": config.read_timeout + 1,
+        },
+    ]
     for how in ({"count": 1}, {"probability": share}):
         for service in SERVICES:
             for kind, fields in FAULT_KINDS:
@@ -274,9 +284,6 @@ def expectations(config: ChaosConfig) -> list[str]:
 def run_chaos(emu: EmulatorProcess, config: ChaosConfig) -> ChaosReport:
     """Run every pipeline at once under faults, then check the emulator's state."""
     report = ChaosReport(config)
-    counter = LogCounter()
-    logging.getLogger("airflow").addHandler(counter)
-    logging.getLogger("airflow_provider_poms").addHandler(counter)
     with environment(connection_env(emu, config)):
         settings_cache.clear_settings_cache()
         poms = PomsHook(settings=emu.settings("poms", experiment=EXPERIMENT, role=ROLE))
@@ -303,6 +310,7 @@ def run_chaos(emu: EmulatorProcess, config: ChaosConfig) -> ChaosReport:
             midway.join(120)
         report.wall_time = time.monotonic() - started
         report.finished_at = time.time()
+        report.lost_answers = _lost_answers(emu, log_start if config.midway is None else 0)
         stats = Counter(emu.control.fault_stats()) + carried
         emu.control.clear_faults()
         report.requests = emu.control.log_index() - log_start + carried.pop("requests", 0)
@@ -319,10 +327,28 @@ def run_chaos(emu: EmulatorProcess, config: ChaosConfig) -> ChaosReport:
             report.problems.append(f"not all pipelines finished within {config.timeout:g}s")
         _verify_reqmgr2(reqmgr2, config, [p for p in pipelines if p.kind == "reqmgr2"], report)
         _verify_poms(poms, stages, [p for p in pipelines if p.kind == "poms"], report)
-    report.adoptions = counter.adoptions
-    logging.getLogger("airflow").removeHandler(counter)
-    logging.getLogger("airflow_provider_poms").removeHandler(counter)
     return report
+
+
+#: Faults after which the server had committed a write but the client got no usable answer.
+LOST_ANSWER = ("reset_after", "delay", "truncated_gzip", "invalid_json")
+
+
+def _lost_answers(emu: EmulatorProcess, since: int) -> dict[str, int]:
+    """Committed writes whose answer was lost, by operation (each had to be reconciled, not repeated)."""
+    found: Counter[str] = Counter()
+    for entry in emu.control.request_log(since=since, writes_only=True):
+        if entry.get("handled") and entry.get("fault") in LOST_ANSWER and int(entry.get("status") or 0) < 400:
+            path, method = str(entry["path"]), str(entry["method"])
+            if path.endswith("/data/request") and method == "POST":
+                found["ReqMgr2 create"] += 1
+            elif "/data/request/" in path and method == "PUT":
+                found["ReqMgr2 status change"] += 1
+            elif path.endswith("/launch_jobs"):
+                found["POMS launch"] += 1
+            else:
+                found[f"{method} {path.rsplit('/', 1)[-1]}"] += 1
+    return dict(found)
 
 
 def _wait_all(pipelines: list[Pipeline], runner: Runner, timeout: float) -> bool:

@@ -90,6 +90,24 @@ class _Capture:
         return [(k, v) for k, v in self.headers if k not in names]
 
 
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; the returned ``receive`` hands it out again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message.get("type") != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
 async def _wait_disconnect(receive: Receive, timeout: float = 2.0) -> None:
     """Drain until uvicorn reports the disconnect, so it does not try to send a 500 itself."""
     async def drain() -> None:
@@ -139,9 +157,12 @@ async def apply_fault(rule: FaultRule, scope: Scope, receive: Receive, send: Sen
         abort_connection(transport)
         await _wait_disconnect(receive)
     elif kind == "delay":
+        # The body is read first, as a real server does before its slow handler: a client that gives
+        # up (or dies) during the wait still has its write committed afterwards.
+        replay = await _buffered(receive)
         await asyncio.sleep(rule.seconds)
         cap = _Capture()
-        await app(scope, receive, cap.send)
+        await app(scope, replay, cap.send)
         handled(cap.status)
         await _respond(send, cap.status or 500, cap.headers_without(b"content-length"), bytes(cap.body))
     elif kind == "truncated_gzip":

@@ -19,9 +19,9 @@ ignored with a ``DeprecationWarning`` and never sent (the real client leaks it t
 """
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlencode
 
 from airflow_provider_poms.hooks.base import ServiceHook
@@ -34,6 +34,7 @@ from airflow_provider_poms.hooks.poms_wire import (
     SubmissionState,
     build_call,
     check_server_selection,
+    deprecated_alias,
     encode_fields,
     id_list,
     is_ambiguous,
@@ -87,6 +88,30 @@ __all__ = [
     "stage_submission_rows",
     "submission_id_from_location",
 ]
+
+
+_T = TypeVar("_T")
+
+
+def _orm_encoding_bug(exc: BadRequest) -> bool:
+    """POMS committed the change, then failed to encode its answer (reference 5): not a failure."""
+    return ORM_ENCODING_BUG in (exc.server_message or exc.message)
+
+
+#: The view switches of the campaign and stage pages, in poms_client's order (sent as 1 or omitted).
+_VIEW_SWITCHES = (
+    "view_active",
+    "view_inactive",
+    "view_mine",
+    "view_others",
+    "view_production",
+    "update_view",
+)
+
+
+def _view_switches(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The view switches among a method's arguments (``locals()``), the ones it has, in order."""
+    return {name: arguments[name] for name in _VIEW_SWITCHES if name in arguments}
 
 
 # ============================================================================ the hook
@@ -144,6 +169,42 @@ class PomsHook(ServiceHook):
         exp, rol = self._er(experiment, role)
         return build_call(method, fields, experiment=exp, role=rol, **kw)
 
+    def _ask(
+        self,
+        parse: Callable[[ApiResponse], _T],
+        method: str,
+        fields: Iterable[tuple[str, Any]] = (),
+        **kw: Any,
+    ) -> _T:
+        """One POMS call read back by its parser: the whole body of most poms_client functions."""
+        return parse(self.send(self._call(method, fields, **kw)))
+
+    def _launch_listing(
+        self, key: str, ident: int | str, stage_name: str, experiment: str | None, role: str | None
+    ) -> ApiRequest:
+        """The recent submissions a launch is checked against (``key``: the stage's or campaign's id)."""
+        what = "campaign stage" if key == "campaign_stage_id" else "campaign"
+        return self._call(
+            "campaign_stage_submissions",
+            ((key, ident), ("campaign_name", ""), ("stage_name", stage_name), ("tdays", LAUNCH_CHECK_DAYS)),
+            experiment=experiment,
+            role=role,
+            operation=f"list submissions of {what} {ident}",
+        )
+
+    def _remove(
+        self,
+        method: str,
+        fields: Iterable[tuple[str, Any]],
+        what: str,
+        experiment: str | None,
+        role: str | None,
+    ) -> ApiRequest:
+        """A delete form (never re-sent blindly: a second delete may answer 'not found')."""
+        return self._call(
+            method, fields, experiment=experiment, role=role, idempotent=False, operation=f"remove {what}"
+        )
+
     # ------------------------------------------------------------------ launches
     def launch_campaign_stage_jobs(
         self,
@@ -153,34 +214,30 @@ class PomsHook(ServiceHook):
         experiment: str | None = None,
         role: str | None = None,
         configfile: str | None = None,
+        dataset_override: str | None = None,
     ) -> LaunchResult:
         """Launch a submission of one stage (``launch_jobs``). Duplicate-safe: see ``_launch``.
 
         ``test_launch`` is sent as ``1`` only when true (POMS reads ``"False"`` as true).
+        ``dataset_override`` (POMS' ``launch_jobs`` field; poms_client never sent it) makes this one
+        launch read that dataset/definition instead of the stage's next split.
         Raises StageHeld (423, queued), NoMoreSplits, PermissionDenied, AuthenticationError.
         """
         check_server_selection(test=test, configfile=configfile)
         request = self._call(
             "launch_jobs",
-            (("campaign_stage_id", campaign_stage_id), ("test_launch", test_launch)),
+            (
+                ("campaign_stage_id", campaign_stage_id),
+                ("test_launch", test_launch),
+                ("dataset_override", dataset_override or None),
+            ),
             experiment=experiment,
             role=role,
             flags=("test_launch",),
             idempotent=False,
             operation=f"launch campaign stage {campaign_stage_id}",
         )
-        listing = self._call(
-            "campaign_stage_submissions",
-            (
-                ("campaign_stage_id", campaign_stage_id),
-                ("campaign_name", ""),
-                ("stage_name", ""),
-                ("tdays", LAUNCH_CHECK_DAYS),
-            ),
-            experiment=experiment,
-            role=role,
-            operation=f"list submissions of campaign stage {campaign_stage_id}",
-        )
+        listing = self._launch_listing("campaign_stage_id", campaign_stage_id, "", experiment, role)
         return self._launch(request, listing)
 
     def launch_campaign_jobs(
@@ -203,18 +260,7 @@ class PomsHook(ServiceHook):
             idempotent=False,
             operation=f"launch campaign {campaign_id}",
         )
-        listing = self._call(
-            "campaign_stage_submissions",
-            (
-                ("campaign_id", campaign_id),
-                ("campaign_name", ""),
-                ("stage_name", "*"),
-                ("tdays", LAUNCH_CHECK_DAYS),
-            ),
-            experiment=experiment,
-            role=role,
-            operation=f"list submissions of campaign {campaign_id}",
-        )
+        listing = self._launch_listing("campaign_id", campaign_id, "*", experiment, role)
         return self._launch(request, listing)
 
     def _launch(self, request: ApiRequest, listing: ApiRequest) -> LaunchResult:
@@ -460,7 +506,7 @@ class PomsHook(ServiceHook):
     def _build_status(self, submission_id: int, experiment: str | None, role: str | None) -> ApiRequest:
         return self._call(
             "session_status_history",
-            (("submission_id", int(submission_id)),),
+            (("submission_id", submission_id),),
             experiment=experiment,
             role=role,
             operation=f"status of submission {submission_id}",
@@ -530,22 +576,9 @@ class PomsHook(ServiceHook):
     ) -> dict[str, Any]:
         """JSON of the campaigns page (``tl`` = campaigns with their stages)."""
         check_server_selection(test=test, configfile=configfile)
-        views = {
-            "view_active": view_active,
-            "view_inactive": view_inactive,
-            "view_mine": view_mine,
-            "view_others": view_others,
-            "view_production": view_production,
-            "update_view": update_view,
-        }
-        request = self._call(
-            "show_campaigns",
-            [*views.items(), *sorted(kwargs.items())],
-            experiment=experiment,
-            role=role,
-            flags=views,
-        )
-        return parse_json(self.send(request))
+        views = _view_switches(locals())
+        fields = [*views.items(), *sorted(kwargs.items())]
+        return self._ask(parse_json, "show_campaigns", fields, experiment=experiment, role=role, flags=views)
 
     def show_campaign_stages(
         self,
@@ -563,21 +596,11 @@ class PomsHook(ServiceHook):
     ) -> dict[str, Any]:
         """JSON of a campaign's stages page (``campaign_stages``)."""
         check_server_selection(test=test, configfile=configfile)
-        views = {
-            "view_active": view_active,
-            "view_mine": view_mine,
-            "view_others": view_others,
-            "view_production": view_production,
-            "update_view": update_view,
-        }
-        request = self._call(
-            "show_campaign_stages",
-            [("campaign_name", campaign_name), *views.items(), *sorted(kwargs.items())],
-            experiment=experiment,
-            role=role,
-            flags=views,
+        views = _view_switches(locals())
+        fields = [("campaign_name", campaign_name), *views.items(), *sorted(kwargs.items())]
+        return self._ask(
+            parse_json, "show_campaign_stages", fields, experiment=experiment, role=role, flags=views
         )
-        return parse_json(self.send(request))
 
     def get_campaign_id(
         self,
@@ -589,10 +612,8 @@ class PomsHook(ServiceHook):
     ) -> int | None:
         """A campaign's id from its name; None when POMS does not know the name."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "get_campaign_id", (("campaign_name", campaign_name),), experiment=experiment, role=role
-        )
-        return parse_optional_int(self.send(request))
+        fields = (("campaign_name", campaign_name),)
+        return self._ask(parse_optional_int, "get_campaign_id", fields, experiment=experiment, role=role)
 
     def get_campaign_name(
         self,
@@ -604,10 +625,8 @@ class PomsHook(ServiceHook):
     ) -> str | None:
         """A campaign's name from its id; None when not found in the acting experiment."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "get_campaign_name", (("campaign_id", campaign_id),), experiment=experiment, role=role
-        )
-        return parse_optional_text(self.send(request))
+        fields = (("campaign_id", campaign_id),)
+        return self._ask(parse_optional_text, "get_campaign_name", fields, experiment=experiment, role=role)
 
     def get_campaign_stage_id(
         self,
@@ -620,13 +639,10 @@ class PomsHook(ServiceHook):
     ) -> int | None:
         """A stage's id from its campaign's and its own name; None when unknown."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "get_campaign_stage_id",
-            (("campaign_name", campaign_name), ("campaign_stage_name", campaign_stage_name)),
-            experiment=experiment,
-            role=role,
+        fields = (("campaign_name", campaign_name), ("campaign_stage_name", campaign_stage_name))
+        return self._ask(
+            parse_optional_int, "get_campaign_stage_id", fields, experiment=experiment, role=role
         )
-        return parse_optional_int(self.send(request))
 
     def get_campaign_stage_name(
         self,
@@ -642,16 +658,13 @@ class PomsHook(ServiceHook):
         from the experiment's stage list instead, so the call still works.
         """
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "get_campaign_stage_name",
-            (("campaign_stage_id", campaign_stage_id),),
-            experiment=experiment,
-            role=role,
-        )
+        fields = (("campaign_stage_id", campaign_stage_id),)
         try:
-            return parse_optional_text(self.send(request))
+            return self._ask(
+                parse_optional_text, "get_campaign_stage_name", fields, experiment=experiment, role=role
+            )
         except BadRequest as exc:
-            if ORM_ENCODING_BUG not in (exc.server_message or exc.message):
+            if not _orm_encoding_bug(exc):
                 raise
             stages = self.show_campaign_stages(experiment=experiment, role=role).get("campaign_stages") or []
             for stage in stages:
@@ -817,14 +830,8 @@ class PomsHook(ServiceHook):
     ) -> str:
         """Remove an uploaded file (``remove_uploaded_files``); returns POMS' text (``Ok.``)."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "remove_uploaded_files",
-            (("filename", filename), ("action", "delete"), ("redirect", 0)),
-            experiment=experiment,
-            role=role,
-            idempotent=False,
-            operation=f"remove uploaded file {filename}",
-        )
+        fields = (("filename", filename), ("action", "delete"), ("redirect", 0))
+        request = self._remove("remove_uploaded_files", fields, f"uploaded file {filename}", experiment, role)
         return parse_text(self.send(request))
 
     def campaign_rm(
@@ -838,14 +845,8 @@ class PomsHook(ServiceHook):
         """Delete a campaign you created. POMS answers HTTP 200 either way; its refusal (the campaign
         has submissions) raises LogicalError, an unknown or foreign campaign NotFound."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "show_campaigns",
-            (("action", "delete"), ("del_campaign_name", name), ("pcl_call", 1)),
-            experiment=experiment,
-            role=role,
-            idempotent=False,
-            operation=f"remove campaign {name!r}",
-        )
+        fields = (("action", "delete"), ("del_campaign_name", name), ("pcl_call", 1))
+        request = self._remove("show_campaigns", fields, f"campaign {name!r}", experiment, role)
         return parse_campaign_rm(self.send(request))
 
     def job_type_rm(
@@ -858,14 +859,8 @@ class PomsHook(ServiceHook):
     ) -> Any:
         """Delete a job type you created (fails while a stage uses it)."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "job_type_rm",
-            (("pcl_call", 1), ("ae_definition_name", name)),
-            experiment=experiment,
-            role=role,
-            idempotent=False,
-            operation=f"remove job type {name!r}",
-        )
+        fields = (("pcl_call", 1), ("ae_definition_name", name))
+        request = self._remove("job_type_rm", fields, f"job type {name!r}", experiment, role)
         return parse_rm("job_type_rm", self.send(request))
 
     def login_setup_rm(
@@ -882,18 +877,12 @@ class PomsHook(ServiceHook):
         serializable"); that answer is reported as the success it is.
         """
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "login_setup_rm",
-            (("pcl_call", 1), ("ae_launch_name", name)),
-            experiment=experiment,
-            role=role,
-            idempotent=False,
-            operation=f"remove login setup {name!r}",
-        )
+        fields = (("pcl_call", 1), ("ae_launch_name", name))
+        request = self._remove("login_setup_rm", fields, f"login setup {name!r}", experiment, role)
         try:
             return parse_rm("login_setup_rm", self.send(request))
         except BadRequest as exc:
-            if ORM_ENCODING_BUG not in (exc.server_message or exc.message):
+            if not _orm_encoding_bug(exc):
                 raise
             return {"message": f"The LoginSetup '{name}' has been deleted.", "ae_launch_name": name}
 
@@ -1006,89 +995,27 @@ class PomsHook(ServiceHook):
         )
         return parse_edit("campaign_stage_edit", self.send(request))
 
-    def job_type_edit(
-        self,
-        output_file_patterns: str | None,
-        launch_script: Any,
-        def_parameter: Any = None,
-        pc_username: str | None = None,
-        action: str | None = None,
-        name: str | None = None,
-        experiment: str | None = None,
-        recoveries: Any = None,
-        test_client: Any = False,
-        configfile: str | None = None,
-        role: str | None = None,
-    ) -> int:
-        """Deprecated GUI-form edit of a job type; returns the HTTP status. Prefer ``upload_wf``."""
-        warn_deprecated("job_type_edit", "upload_wf (and modify_job_type_recoveries)")
-        return self._job_type_edit(
-            "job_type_edit",
-            output_file_patterns,
-            launch_script,
-            def_parameter,
-            pc_username,
-            action,
-            name,
-            experiment,
-            recoveries,
-            test_client,
-            configfile,
-            role,
-        )
-
-    def campaign_definition_edit(
-        self,
-        output_file_patterns: str | None,
-        launch_script: Any,
-        def_parameter: Any = None,
-        pc_username: str | None = None,
-        action: str | None = None,
-        name: str | None = None,
-        experiment: str | None = None,
-        recoveries: Any = None,
-        test_client: Any = False,
-        configfile: str | None = None,
-        role: str | None = None,
-    ) -> int:
-        """Deprecated: the old name of ``job_type_edit`` (campaign definitions became job types)."""
-        warn_deprecated("campaign_definition_edit", "upload_wf (job types live in the .ini)")
-        return self._job_type_edit(
-            "job_type_edit",
-            output_file_patterns,
-            launch_script,
-            def_parameter,
-            pc_username,
-            action,
-            name,
-            experiment,
-            recoveries,
-            test_client,
-            configfile,
-            role,
-        )
-
     def _job_type_edit(
         self,
-        method: str,
         output_file_patterns: str | None,
         launch_script: Any,
-        def_parameter: Any,
-        pc_username: str | None,
-        action: str | None,
-        name: str | None,
-        experiment: str | None,
-        recoveries: Any,
-        test_client: Any,
-        configfile: str | None,
-        role: str | None,
+        def_parameter: Any = None,
+        pc_username: str | None = None,
+        action: str | None = None,
+        name: str | None = None,
+        experiment: str | None = None,
+        recoveries: Any = None,
+        test_client: Any = False,
+        configfile: str | None = None,
+        role: str | None = None,
     ) -> int:
+        """The job-type edit form, behind ``job_type_edit`` and its old name (both deprecated)."""
         check_server_selection(test_client=test_client, configfile=configfile)
         script = (
             " ".join(map(str, launch_script)) if isinstance(launch_script, list | tuple) else launch_script
         )
         request = self._call(
-            method,
+            "job_type_edit",
             (
                 ("pcl_call", 1),
                 ("action", action),
@@ -1105,6 +1032,19 @@ class PomsHook(ServiceHook):
             operation=f"edit job type {name!r}",
         )
         return parse_edit("job_type_edit", self.send(request))
+
+    job_type_edit = deprecated_alias(
+        _job_type_edit,
+        "job_type_edit",
+        "upload_wf (and modify_job_type_recoveries)",
+        "Deprecated GUI-form edit of a job type; returns the HTTP status. Prefer ``upload_wf``.",
+    )
+    campaign_definition_edit = deprecated_alias(
+        _job_type_edit,
+        "campaign_definition_edit",
+        "upload_wf (job types live in the .ini)",
+        "Deprecated: the old name of ``job_type_edit`` (campaign definitions became job types).",
+    )
 
     def launch_template_edit(
         self,

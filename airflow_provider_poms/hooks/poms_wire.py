@@ -12,12 +12,14 @@ poms_client adds it; 303 is an answer (a launch's redirect names the new submiss
 from __future__ import annotations
 
 import ast
+import functools
 import json
+import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_poms.http.errors import (
@@ -124,10 +126,22 @@ def _flag(name: str, value: Any) -> str | None:
     raise ValueError(f"{name} must be a boolean (True/False, 1/0), got {value!r}")
 
 
+#: Numeric POMS ids: positive integers (``campaign_id`` may be a comma-separated list of them).
+_ID_FIELDS = frozenset(
+    {"campaign_id", "campaign_stage_id", "job_type_id", "parent_submission_id", "submission_id"}
+)
+_ID_TEXT = re.compile(r"[1-9][0-9]*(,[1-9][0-9]*)*")
+
+
 def _scalar(name: str, value: Any) -> str:
     if isinstance(value, bool):
         # A bare boolean in a non-flag field is almost certainly a mistake; never send "False".
         raise ValueError(f"{name}: a boolean is not a valid value here, got {value!r}")
+    if name in _ID_FIELDS and not (
+        (isinstance(value, int) and value > 0) or (isinstance(value, str) and _ID_TEXT.fullmatch(value))
+    ):
+        # Checked before any I/O: POMS would answer a text or negative id with a 500 or a silent miss.
+        raise ValueError(f"{name} must be a positive integer id, got {value!r:.80}")
     if isinstance(value, str | int | float):
         return str(value)
     raise ValueError(f"{name}: expected a string or number, got {type(value).__name__}")
@@ -302,13 +316,17 @@ def parse_update_submission(response: ApiResponse) -> str:
     return text
 
 
-def parse_upload_wf(response: ApiResponse) -> dict[str, Any]:
-    """``ini_to_campaign`` reports failure inside an HTTP 200 (``status: "400 Bad Request"``)."""
+def json_object(response: ApiResponse, unexpected: str) -> dict[str, Any]:
+    """The answer's JSON object; anything else is a LogicalError: ``unexpected`` + the answer."""
     data = response.json()
     if not isinstance(data, dict):
-        raise LogicalError(
-            f"unexpected upload_wf answer: {str(data)[:200]}", url=response.url, status=response.status
-        )
+        raise LogicalError(f"{unexpected}{str(data)[:200]}", url=response.url, status=response.status)
+    return data
+
+
+def parse_upload_wf(response: ApiResponse) -> dict[str, Any]:
+    """``ini_to_campaign`` reports failure inside an HTTP 200 (``status: "400 Bad Request"``)."""
+    data = json_object(response, "unexpected upload_wf answer: ")
     status = str(data.get("status", ""))
     if not status.startswith("2"):
         message = data.get("message")
@@ -423,22 +441,14 @@ def removal_outcome(message: Any, *, what: str, url: str = "", status: int | Non
 
 def parse_rm(what: str, response: ApiResponse) -> dict[str, Any]:
     """``job_type_rm``/``login_setup_rm``: ``{"message": ...}``; refusals raise (removal_outcome)."""
-    data = response.json()
-    if not isinstance(data, dict):
-        raise LogicalError(
-            f"{what}: unexpected answer {str(data)[:200]}", url=response.url, status=response.status
-        )
+    data = json_object(response, f"{what}: unexpected answer ")
     removal_outcome(data.get("message"), what=what, url=response.url, status=response.status)
     return data
 
 
 def parse_campaign_rm(response: ApiResponse) -> dict[str, Any]:
     """``show_campaigns`` with ``action=delete``: the outcome is the page's ``msg``."""
-    data = response.json()
-    if not isinstance(data, dict):
-        raise LogicalError(
-            f"campaign_rm: unexpected answer {str(data)[:200]}", url=response.url, status=response.status
-        )
+    data = json_object(response, "campaign_rm: unexpected answer ")
     removal_outcome(data.get("msg"), what="campaign_rm", url=response.url, status=response.status)
     return data
 
@@ -523,12 +533,34 @@ def read_upload(path: str | Path) -> tuple[str, bytes]:
 
 def id_list(cids: Any) -> str:
     if isinstance(cids, list | tuple | set):
-        return ",".join(str(int(c)) for c in cids)
+        return ",".join(str(c).strip() for c in cids)  # each id is checked with the field (_scalar)
     return str(cids)
 
 
 def warn_deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated: use {new}", DeprecationWarning, stacklevel=3)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def deprecated_alias(impl: _Method, name: str, replacement: str, doc: str) -> _Method:
+    """A deprecated public method ``name`` that warns under its own name, then runs ``impl``.
+
+    Why: poms_client keeps old and new names for one form (``campaign_definition_edit`` and
+    ``job_type_edit``); one definition serves both, and ``inspect.signature``/``help()`` still show
+    the full argument list (through ``__wrapped__``).
+    """
+
+    @functools.wraps(impl)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        warn_deprecated(name, replacement)
+        return impl(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"{impl.__qualname__.rpartition('.')[0]}.{name}".lstrip(".")
+    method.__doc__ = doc
+    return cast(_Method, method)
 
 
 # ============================================================================ launch safety

@@ -299,7 +299,9 @@ class ReqMgr2Hook(ServiceHook):
             log.error("several requests carry marker %s: %s (keeping the first)", marked_rs, confirmed)
         return confirmed[0] if confirmed else None
 
-    def _create_flow(self, spec: Mapping[str, Any], validate: bool, dedupe: bool) -> Flow[str]:
+    def _create_flow(
+        self, spec: Mapping[str, Any], validate: bool, dedupe: bool, marker: str | None = None
+    ) -> Flow[str]:
         if not isinstance(spec, Mapping):
             raise ValidationError(problems=[("$", "a request spec must be a JSON object")])
         if validate:
@@ -314,7 +316,7 @@ class ReqMgr2Hook(ServiceHook):
             parent = yield from self._docs_flow([str(body["OriginalRequestName"])], ("RequestString",))
             rs = (parent.get(str(body["OriginalRequestName"])) or {}).get("RequestString")
         if isinstance(rs, str) and rs:
-            body["RequestString"] = _stamp(rs, _new_marker())
+            body["RequestString"] = _stamp(rs, _chosen_marker(marker))
         name = yield from self._marked_create_flow(
             lambda b: _build_create(b, label),
             body,
@@ -324,7 +326,12 @@ class ReqMgr2Hook(ServiceHook):
         return name
 
     def _clone_flow(
-        self, name: str, overrides: Mapping[str, Any] | None, validate: bool, dedupe: bool
+        self,
+        name: str,
+        overrides: Mapping[str, Any] | None,
+        validate: bool,
+        dedupe: bool,
+        marker: str | None = None,
     ) -> Flow[str]:
         body = dict(overrides or {})
         if "RequestPriority" in body:
@@ -339,7 +346,7 @@ class ReqMgr2Hook(ServiceHook):
             return _parse_created((yield _build_clone(name, body, label)), label)
         rs = body.get("RequestString") or original.get("RequestString")
         if isinstance(rs, str) and rs:
-            body["RequestString"] = _stamp(rs, _new_marker())
+            body["RequestString"] = _stamp(rs, _chosen_marker(marker))
         request_type = body.get("RequestType") or original.get("RequestType")
         return (
             yield from self._marked_create_flow(
@@ -441,20 +448,42 @@ class ReqMgr2Hook(ServiceHook):
         """Raise ValidationError listing every problem of an assignment body."""
         _validate("reqmgr2_assign", dict(body, RequestStatus=body.get("RequestStatus", "assigned")))
 
-    def create_request(self, spec: Mapping[str, Any], *, validate: bool = True, dedupe: bool = True) -> str:
+    def create_request(
+        self,
+        spec: Mapping[str, Any],
+        *,
+        validate: bool = True,
+        dedupe: bool = True,
+        marker: str | None = None,
+    ) -> str:
         """Create a request; returns its RequestName.
 
         Duplicate-safe (docs/duplicate-safety.md): the RequestString gets a run-unique suffix
         ``_af<8 hex>``; if the answer is lost after the request may have been sent, the hook looks
         the marker up and returns the existing request, else sends once more. ``dedupe=False``
-        keeps RequestString as given and never re-sends.
+        keeps RequestString as given and never re-sends. ``marker`` (``_af`` + 8 hex digits) is a
+        caller-chosen marker, recorded before the call so a later task try can look it up
+        (``find_marked_request``) when the worker died before the answer.
         """
-        return self._drive(self._create_flow(spec, validate, dedupe))
+        return self._drive(self._create_flow(spec, validate, dedupe, marker))
 
     async def acreate_request(
-        self, spec: Mapping[str, Any], *, validate: bool = True, dedupe: bool = True
+        self,
+        spec: Mapping[str, Any],
+        *,
+        validate: bool = True,
+        dedupe: bool = True,
+        marker: str | None = None,
     ) -> str:
-        return await self._adrive(self._create_flow(spec, validate, dedupe))
+        return await self._adrive(self._create_flow(spec, validate, dedupe, marker))
+
+    def find_marked_request(self, marked_request_string: str, request_type: str | None = None) -> str | None:
+        """The young request whose RequestString is exactly ``marked_request_string`` (or None).
+
+        The look-up the hook itself makes after an ambiguous create; operators use it to reconcile
+        a create whose worker died before the answer (docs/duplicate-safety.md).
+        """
+        return self._drive(self._find_marked_flow(marked_request_string, request_type))
 
     def clone_request(
         self,
@@ -463,13 +492,14 @@ class ReqMgr2Hook(ServiceHook):
         *,
         validate: bool = True,
         dedupe: bool = True,
+        marker: str | None = None,
     ) -> str:
         """Clone ``name`` (overrides merged recursively by the server); returns the new name.
 
         Duplicate-safe like ``create_request``. Raises NotFound for an unknown original (the server
         itself answers an empty 400).
         """
-        return self._drive(self._clone_flow(name, overrides, validate, dedupe))
+        return self._drive(self._clone_flow(name, overrides, validate, dedupe, marker))
 
     # ------------------------------------------------------------------ status changes
     def change_status(self, name: str, status: str, *, cascade: bool = False) -> None:
@@ -553,6 +583,10 @@ class ReqMgr2Hook(ServiceHook):
         return self._drive(self._update_flow(name, fields, strict))
 
     def _update_flow(self, name: str, fields: Mapping[str, Any], strict: bool) -> Flow[EditResult]:
+        if not isinstance(fields, Mapping):
+            raise ValidationError(
+                problems=[("$", f"fields must be a JSON object, got {type(fields).__name__}")]
+            )
         body = dict(fields)
         if "RequestStatus" in body:
             raise ValidationError(
@@ -587,7 +621,7 @@ class ReqMgr2Hook(ServiceHook):
         """The global-workqueue statistics update (exactly total_jobs, input_lumis, input_events,
         input_num_files). The server adds them to the Total* fields and always answers "ERROR" on
         this path (quirk), so the answer is not checked."""
-        body = dict(stats)
+        body = dict(stats) if isinstance(stats, Mapping) else {}
         if set(body) != REQMGR2_WORKQUEUE_STAT_KEYS:
             raise ValidationError(
                 problems=[("$", f"needs exactly the keys {', '.join(sorted(REQMGR2_WORKQUEUE_STAT_KEYS))}")]
@@ -746,3 +780,14 @@ class ReqMgr2Hook(ServiceHook):
         doc = self.get_aux_doc("parentlocks")
         locks = (doc or {}).get("parentlocks") or []
         return [str(x) for x in locks]
+
+
+def _chosen_marker(marker: str | None) -> str:
+    """The caller's duplicate-safety marker (checked: ``_af`` + 8 hex digits), else a fresh one."""
+    if marker is None:
+        return _new_marker()
+    if not isinstance(marker, str) or not MARKER_RE.fullmatch(marker):
+        raise ValidationError(
+            problems=[("marker", f"expected '_af' + 8 lowercase hex digits, got {marker!r}")]
+        )
+    return marker

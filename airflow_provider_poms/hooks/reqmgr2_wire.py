@@ -114,22 +114,60 @@ class EditResult:
 # ============================================================================ small helpers
 
 
-def _q(segment: str) -> str:
-    """One URL path segment, fully quoted ('/' too)."""
-    if not isinstance(segment, str) or not segment:
-        raise ValidationError(problems=[("name", f"must be a non-empty string, got {segment!r}")])
-    return quote(segment, safe="")
+#: ReqMgr2's ``identifier`` rule for names (request names, aux documents), blank limited to space.
+NAME_MAX = 100
+_NAME_EXTRA = frozenset(" .-_")
+
+
+def _check_name(value: Any, argument: str = "name") -> str:
+    """A ReqMgr2 name, refused before any I/O when the server could never hold it.
+
+    Why: such a name either changes the URL (``/``, ``?``, ``#``, ``%``, ``.``/``..`` segments),
+    smuggles control characters into logs, or silently matches nothing; the error says which
+    character or rule is the problem instead.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValidationError(problems=[(argument, f"must be a non-empty string, got {value!r:.80}")])
+    shown = repr(value[:60] + ("..." if len(value) > 60 else ""))
+    bad = sorted({c for c in value if not (c.isascii() and c.isalnum()) and c not in _NAME_EXTRA})
+    if bad:
+        chars = ", ".join(repr(c) for c in bad[:8])
+        raise ValidationError(
+            problems=[
+                (
+                    argument,
+                    f"{shown} contains {chars}: ReqMgr2 names allow only letters, digits, "
+                    "space, '.', '-' and '_'",
+                )
+            ]
+        )
+    if len(value) > NAME_MAX:
+        raise ValidationError(
+            problems=[(argument, f"{shown} is {len(value)} characters long; ReqMgr2 names have at most 100")]
+        )
+    if value in (".", ".."):
+        raise ValidationError(
+            problems=[(argument, "'.' and '..' are not names (they would change the URL path)")]
+        )
+    return value
+
+
+def _q(segment: str, argument: str = "name") -> str:
+    """One URL path segment (a checked name), fully quoted."""
+    return quote(_check_name(segment, argument), safe="")
 
 
 def _as_list(value: str | Iterable[str] | None, argument: str) -> list[str]:
     if value is None:
         return []
-    if isinstance(value, str):
-        return [value]
-    out = list(value)
+    out = [value] if isinstance(value, str) else list(value)
     for item in out:
         if not isinstance(item, str) or not item:
-            raise ValidationError(problems=[(argument, f"values must be non-empty strings, got {item!r}")])
+            raise ValidationError(
+                problems=[(argument, f"values must be non-empty strings, got {item!r:.80}")]
+            )
+        if argument == "names":
+            _check_name(item, argument)
     return out
 
 
@@ -189,7 +227,7 @@ def _query_length(params: Sequence[tuple[str, str]]) -> int:
 def _build_by_names(names: Sequence[str], mask: Sequence[str] = ()) -> list[ApiRequest]:
     """Requests fetching ``names``: one GET when short; else ``POST request/bynames`` (no mask) or
     several GETs each under ``URL_QUERY_LIMIT`` (a mask needs the query form)."""
-    names = list(dict.fromkeys(names))
+    names = list(dict.fromkeys(_check_name(n) for n in names))
     if not names:
         return []
     op = f"get request {names[0]}" if len(names) == 1 else f"get {len(names)} requests"

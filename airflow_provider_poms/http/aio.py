@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from airflow_provider_poms.http import failures
-from airflow_provider_poms.http.auth import Credentials, amask_secrets
-from airflow_provider_poms.http.errors import ConfigurationError, ProviderError, TransportError
+from airflow_provider_poms.http.auth import amask_secrets
+from airflow_provider_poms.http.errors import ConfigurationError, ProviderError
 from airflow_provider_poms.http.gzip import BodyDecoder
 from airflow_provider_poms.http.protocol import (
     ApiRequest,
@@ -32,9 +32,8 @@ from airflow_provider_poms.http.protocol import (
     Headers,
     PreparedCall,
     finish_response,
-    prepare,
 )
-from airflow_provider_poms.http.retry import RetryPolicy, conclude
+from airflow_provider_poms.http.retry import RetryPolicy, TransportBase
 from airflow_provider_poms.http.settings import ConnectionSettings
 
 __all__ = ["AsyncTransport", "shared_async_transport"]
@@ -50,7 +49,7 @@ class _LoopClient:
         self.tls_state = tls_state
 
 
-class AsyncTransport:
+class AsyncTransport(TransportBase):
     """Async twin of ``SyncTransport``; use one per connection (see ``shared_async_transport``)."""
 
     def __init__(
@@ -61,10 +60,7 @@ class AsyncTransport:
         policy: RetryPolicy | None = None,
         max_connections: int = 20,
     ) -> None:
-        self.settings = settings
-        self.dialect = dialect
-        self.credentials = Credentials(settings)
-        self.policy = policy or RetryPolicy.from_settings(settings)
+        super().__init__(settings, dialect, policy)
         self._limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=60.0
         )
@@ -72,9 +68,6 @@ class AsyncTransport:
             weakref.WeakKeyDictionary()
         )
         self._closed = False
-
-    def __repr__(self) -> str:
-        return f"AsyncTransport({self.settings.base_url!r}, {self.dialect.name})"
 
     async def __aenter__(self) -> AsyncTransport:
         return self
@@ -127,30 +120,18 @@ class AsyncTransport:
     # -- public -------------------------------------------------------------------------------
     async def send(self, request: ApiRequest) -> ApiResponse:
         """Send with retries; return the success answer or raise a ``ProviderError`` subclass."""
-        call = prepare(request, self.settings, self.dialect)
-        attempt = self.policy.start(request, self.dialect)
-        while True:
-            outcome: ApiResponse | TransportError
-            try:
-                outcome = await self._exchange(call)
-            except TransportError as exc:
-                log.debug("%s %s failed: %s", call.method, call.safe_url, exc.message)
-                outcome = exc
-            except ProviderError as exc:  # too large, bad TLS files: final, but say which call
-                exc.operation = exc.operation or request.label
-                raise
-            delay = attempt.next_delay(outcome)
-            if delay is None:
-                return conclude(request, outcome, self.dialect, attempt.retries)
-            log.info(
-                "%s: retry %d/%d in %.2f s after %s",
-                request.label,
-                attempt.retries,
-                self.policy.max_retries,
-                delay,
-                attempt.last_reason,
-            )
+        call, plan = self._plan(request, log)
+        plan.record(await self._try(call))
+        for delay in plan:
             await asyncio.sleep(delay)
+            plan.record(await self._try(call))
+        return plan.result()
+
+    async def _try(self, call: PreparedCall) -> ApiResponse | ProviderError:
+        try:
+            return await self._exchange(call)
+        except ProviderError as exc:
+            return exc
 
     # -- one exchange ---------------------------------------------------------------------------
     async def _exchange(self, call: PreparedCall) -> ApiResponse:

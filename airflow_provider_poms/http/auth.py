@@ -78,6 +78,7 @@ class Credentials:
         if settings.token:
             self._pending.append(settings.token)
         self._check_client_cert()
+        self._check_ca()
         if settings.token_file:
             self._read_token_file()
 
@@ -114,6 +115,19 @@ class Credentials:
             ) from None
         except OSError as exc:
             raise ConfigurationError(f"{cert_field}: cannot load ({exc.strerror}): {pair[0]}") from None
+
+    def _check_ca(self) -> None:
+        """A CA bundle that holds no certificate would otherwise surface as a dropped connection."""
+        ca = self.settings.ca_cert
+        if not ca or not self.settings.verify or os.path.isdir(ca):
+            return
+        try:
+            ssl.create_default_context(cafile=ca)
+        except (ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or "invalid PEM"
+            raise ConfigurationError(
+                f"ca_cert: no usable CA certificate in the file ({reason}): {ca}"
+            ) from None
 
     def tls_files_state(self) -> tuple[object, ...]:
         """Changes when a certificate, key, proxy or CA file is replaced (proxies are renewed in place)."""

@@ -39,6 +39,10 @@ class BodyDecoder:
         self._parts: list[bytes] = []
         self._size = 0
         self._raw = 0
+        # Compressed bytes are bounded too (a never-ending stream), but deflate may expand
+        # incompressible data slightly: allow its worst case (+0.1% and a header) so the cap on the
+        # decompressed body stays exact.
+        self._raw_limit = max_bytes + max_bytes // 1000 + 1024
         self._decomp: zlib._Decompress | None = None
         self._started = False
         self._pending = b""  # deflate: wait for two bytes to tell zlib-wrapped from raw
@@ -77,7 +81,7 @@ class BodyDecoder:
         if self.encoding in ("identity", ""):
             self._emit(chunk)
             return
-        if self._raw > self.max_bytes:
+        if self._raw > self._raw_limit:
             raise self._too_large()
         data = self._pending + chunk
         self._pending = b""

@@ -129,6 +129,19 @@ class Headers(Mapping[str, str]):
 _UNSET: Final = object()
 
 
+def _loads(body: bytes) -> Any:
+    """msgspec (Airflow installs it) parses large answers about twice as fast as ``json`` (bench/,
+    docs/benchmarks.md); anything it refuses goes to ``json``, whose errors and leniency stay the rule."""
+    try:
+        import msgspec.json
+    except ImportError:  # pragma: no cover - Airflow depends on msgspec
+        return _json.loads(body)
+    try:
+        return msgspec.json.decode(body)
+    except (msgspec.DecodeError, ValueError):
+        return _json.loads(body)
+
+
 @dataclass(frozen=True)
 class ApiResponse:
     """A complete answer: status, case-insensitive headers, decompressed body, final URL."""
@@ -156,7 +169,7 @@ class ApiResponse:
         """The body parsed as JSON (parsed once); ``InvalidResponse`` when it is not JSON."""
         if self._parsed is _UNSET:
             try:
-                value = _json.loads(self.body)
+                value = _loads(self.body)
             except ValueError as exc:
                 snippet = self.body[:80].decode("utf-8", "replace")
                 if isinstance(exc, _json.JSONDecodeError):

@@ -9,25 +9,27 @@ Idempotent requests are retried on transport failures (resets, timeouts, truncat
 bodies), on 429, 502, 503, 504 and on whatever the service's dialect calls retryable (ReqMgr2's 500
 "Server error"), with exponential backoff, jitter and ``Retry-After``.
 
-The transports drive it like this (only ``time.sleep`` vs ``asyncio.sleep`` differs)::
+Both transports drive the same loop, ``RetryLoop`` (only ``time.sleep`` vs ``asyncio.sleep`` and
+the I/O differ)::
 
-    attempt = policy.start(request, dialect)
-    while True:
-        outcome = <one exchange>            # an ApiResponse or a TransportError
-        delay = attempt.next_delay(outcome)  # None: stop here
-        if delay is None:
-            return conclude(request, outcome, dialect)
+    plan = RetryLoop(request, call, dialect, policy, log)
+    plan.record(<one exchange>)          # an ApiResponse or the ProviderError it raised
+    for delay in plan:                   # one delay per retry the policy grants
         sleep(delay)
+        plan.record(<one exchange>)
+    return plan.result()                 # the answer, or the typed exception raised
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from airflow_provider_poms.http.auth import Credentials
 from airflow_provider_poms.http.errors import (
     ProviderError,
     RateLimited,
@@ -35,12 +37,15 @@ from airflow_provider_poms.http.errors import (
     TLSError,
     TransportError,
 )
-from airflow_provider_poms.http.protocol import ApiRequest, ApiResponse, Dialect
+from airflow_provider_poms.http.protocol import ApiRequest, ApiResponse, Dialect, PreparedCall, prepare
+from airflow_provider_poms.http.settings import ConnectionSettings
 
 __all__ = [
     "RETRYABLE_STATUSES",
     "Attempt",
+    "RetryLoop",
     "RetryPolicy",
+    "TransportBase",
     "conclude",
     "parse_retry_after",
 ]
@@ -154,6 +159,83 @@ class Attempt:
             self.last_reason = f"HTTP {outcome.status}"
         self.retries += 1
         return delay
+
+
+class TransportBase:
+    """What both transports hold for the retry loop: settings, dialect, credentials and policy."""
+
+    def __init__(self, settings: ConnectionSettings, dialect: Dialect, policy: RetryPolicy | None) -> None:
+        self.settings = settings
+        self.dialect = dialect
+        self.credentials = Credentials(settings)
+        self.policy = policy or RetryPolicy.from_settings(settings)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.settings.base_url!r}, {self.dialect.name})"
+
+    def _plan(self, request: ApiRequest, log: logging.Logger) -> tuple[PreparedCall, RetryLoop]:
+        """The prepared bytes of ``request`` and a fresh retry loop for sending them."""
+        call = prepare(request, self.settings, self.dialect)
+        return call, RetryLoop(request, call, self.dialect, self.policy, log)
+
+
+class RetryLoop:
+    """The retry loop of one call, written once for both transports; they only do the I/O.
+
+    ``record`` takes each exchange's outcome (a ``TransportError`` is judged like an answer; any
+    other ``ProviderError``, e.g. a response over the size cap or unreadable TLS files, is final and
+    raised at once with the call's name); iterating yields the delay before each retry the policy
+    grants; ``result`` turns the last outcome into the answer or the typed exception. Messages go
+    to the transport's own logger, so its log configuration keeps applying.
+    """
+
+    def __init__(
+        self,
+        request: ApiRequest,
+        call: PreparedCall,
+        dialect: Dialect,
+        policy: RetryPolicy,
+        log: logging.Logger,
+    ) -> None:
+        self.request = request
+        self.call = call
+        self.dialect = dialect
+        self.policy = policy
+        self.log = log
+        self.attempt = policy.start(request, dialect)
+        self._outcome: ApiResponse | TransportError | None = None
+
+    def record(self, outcome: ApiResponse | ProviderError) -> None:
+        if isinstance(outcome, TransportError):
+            self.log.debug("%s %s failed: %s", self.call.method, self.call.safe_url, outcome.message)
+        elif isinstance(outcome, ProviderError):  # too large, bad TLS files: final, but say which call
+            outcome.operation = outcome.operation or self.request.label
+            raise outcome
+        self._outcome = outcome
+
+    def __iter__(self) -> Iterator[float]:
+        return self
+
+    def __next__(self) -> float:
+        if self._outcome is None:
+            raise RuntimeError("RetryLoop: record an outcome before asking for a retry")
+        delay = self.attempt.next_delay(self._outcome)
+        if delay is None:
+            raise StopIteration
+        self.log.info(
+            "%s: retry %d/%d in %.2f s after %s",
+            self.request.label,
+            self.attempt.retries,
+            self.policy.max_retries,
+            delay,
+            self.attempt.last_reason,
+        )
+        return delay
+
+    def result(self) -> ApiResponse:
+        if self._outcome is None:
+            raise RuntimeError("RetryLoop: no outcome recorded")
+        return conclude(self.request, self._outcome, self.dialect, self.attempt.retries)
 
 
 def conclude(

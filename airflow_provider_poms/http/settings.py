@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -132,6 +133,12 @@ class ConnectionSettings:
             )
         if parts.query or parts.fragment:
             raise ConfigurationError(f"base_url must not have a query or fragment: {url!r}")
+        bad = sorted({c for c in url if c.isspace() or not c.isprintable()})
+        if bad:
+            raise ConfigurationError(
+                f"base_url must not contain spaces or control characters ({', '.join(map(repr, bad))}): "
+                f"{url[:200]!r}"
+            )
         if url.endswith("/"):
             object.__setattr__(self, "base_url", url.rstrip("/"))
         if parts.username or parts.password:
@@ -160,7 +167,12 @@ class ConnectionSettings:
             raise ConfigurationError("token contains a line break")
         for name in ("connect_timeout", "read_timeout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not value > 0
+                or not math.isfinite(value)
+            ):
                 raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
             raise ConfigurationError(f"max_retries must be an integer, got {self.max_retries!r}")
@@ -309,10 +321,17 @@ def _kwargs_from_connection(
     conn: Any, extra: Mapping[str, Any] | None, env: Mapping[str, str]
 ) -> dict[str, Any]:
     """Constructor arguments from an Airflow Connection (see ``ConnectionSettings.from_connection``)."""
+    parsed = _parsed_extra(conn)  # also when the caller parsed it: aextra_dejson hides bad JSON too
     if extra is None:
-        extra = getattr(conn, "extra_dejson", None) or {}
+        extra = parsed
     if not isinstance(extra, Mapping):
-        raise ConfigurationError("connection extra must be a JSON object")
+        raise ConfigurationError(f"connection extra must be a JSON object, got {type(extra).__name__}")
+    unknown = sorted(str(k) for k in extra if k not in _EXTRA_KEYS)
+    if unknown:
+        # A misspelt key (client_certificate, verify_ssl, ...) would otherwise be ignored silently.
+        raise ConfigurationError(
+            f"unknown extra {', '.join(map(repr, unknown))} (known: {', '.join(_EXTRA_KEYS)})"
+        )
     base_url = _base_url_from_connection(conn)
     if not base_url:
         raise ConfigurationError("no host (the service base URL)")
@@ -341,6 +360,17 @@ def _kwargs_from_connection(
         kwargs["max_response_bytes"] = mb << 20
     _apply_env_fallbacks(kwargs, env)
     return kwargs
+
+
+def _parsed_extra(conn: Any) -> Any:
+    """The extras as JSON; Airflow's ``extra_dejson`` turns malformed JSON into ``{}`` silently."""
+    raw = getattr(conn, "extra", None)
+    if isinstance(raw, str) and raw.strip():
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"connection extra is not valid JSON ({exc.msg} at {exc.pos})") from None
+    return getattr(conn, "extra_dejson", None) or {}
 
 
 def _base_url_from_connection(conn: Any) -> str:

@@ -22,8 +22,8 @@ import requests.utils
 import urllib3.exceptions
 
 from airflow_provider_poms.http import failures
-from airflow_provider_poms.http.auth import Credentials, mask_secrets
-from airflow_provider_poms.http.errors import ConfigurationError, ProviderError, TransportError
+from airflow_provider_poms.http.auth import mask_secrets
+from airflow_provider_poms.http.errors import ConfigurationError, ProviderError
 from airflow_provider_poms.http.gzip import BodyDecoder
 from airflow_provider_poms.http.protocol import (
     ApiRequest,
@@ -32,9 +32,8 @@ from airflow_provider_poms.http.protocol import (
     Headers,
     PreparedCall,
     finish_response,
-    prepare,
 )
-from airflow_provider_poms.http.retry import RetryPolicy, conclude
+from airflow_provider_poms.http.retry import RetryPolicy, TransportBase
 from airflow_provider_poms.http.settings import ConnectionSettings
 
 __all__ = ["SyncTransport"]
@@ -49,7 +48,7 @@ _CONNECT_ERRORS = (
 )
 
 
-class SyncTransport:
+class SyncTransport(TransportBase):
     """One keep-alive pool for one connection's settings; safe to share between threads."""
 
     def __init__(
@@ -60,10 +59,7 @@ class SyncTransport:
         policy: RetryPolicy | None = None,
         pool_maxsize: int = 10,
     ) -> None:
-        self.settings = settings
-        self.dialect = dialect
-        self.credentials = Credentials(settings)
-        self.policy = policy or RetryPolicy.from_settings(settings)
+        super().__init__(settings, dialect, policy)
         self._session = requests.Session()
         self._session.trust_env = False
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_maxsize, max_retries=0)
@@ -72,9 +68,6 @@ class SyncTransport:
         self._proxies = requests.utils.get_environ_proxies(settings.base_url)
         self._lock = threading.Lock()
         self._closed = False
-
-    def __repr__(self) -> str:
-        return f"SyncTransport({self.settings.base_url!r}, {self.dialect.name})"
 
     def __enter__(self) -> SyncTransport:
         return self
@@ -91,30 +84,18 @@ class SyncTransport:
         """Send with retries; return the success answer or raise a ``ProviderError`` subclass."""
         if self._closed:
             raise ConfigurationError("transport is closed")
-        call = prepare(request, self.settings, self.dialect)
-        attempt = self.policy.start(request, self.dialect)
-        while True:
-            outcome: ApiResponse | TransportError
-            try:
-                outcome = self._exchange(call)
-            except TransportError as exc:
-                log.debug("%s %s failed: %s", call.method, call.safe_url, exc.message)
-                outcome = exc
-            except ProviderError as exc:  # too large, bad TLS files: final, but say which call
-                exc.operation = exc.operation or request.label
-                raise
-            delay = attempt.next_delay(outcome)
-            if delay is None:
-                return conclude(request, outcome, self.dialect, attempt.retries)
-            log.info(
-                "%s: retry %d/%d in %.2f s after %s",
-                request.label,
-                attempt.retries,
-                self.policy.max_retries,
-                delay,
-                attempt.last_reason,
-            )
+        call, plan = self._plan(request, log)
+        plan.record(self._try(call))
+        for delay in plan:
             time.sleep(delay)
+            plan.record(self._try(call))
+        return plan.result()
+
+    def _try(self, call: PreparedCall) -> ApiResponse | ProviderError:
+        try:
+            return self._exchange(call)
+        except ProviderError as exc:
+            return exc
 
     # -- one exchange ---------------------------------------------------------------------------
     def _exchange(self, call: PreparedCall) -> ApiResponse:

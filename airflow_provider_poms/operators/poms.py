@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_poms.http.errors import NoMoreSplits, StageHeld
 from airflow_provider_poms.links import PomsCampaignStageLink, PomsSubmissionLink
+from airflow_provider_poms.operators import reconcile
 from airflow_provider_poms.operators.waiting import WaitingOperator
 from airflow_provider_poms.sensors import args
 from airflow_provider_poms.sensors.waiting import FAILURE, PomsWatch, wait_for
@@ -100,12 +101,77 @@ class _PomsLaunchOperator(WaitingOperator):
     def launch(self) -> Any:
         raise NotImplementedError
 
+    def send_launch(self, method: str, target: tuple[str, int], operation: str) -> Any:
+        """One launch request, never re-sent by the hook: ``launch_reconciled`` decides about a second.
+
+        The hook's own launch methods reconcile a lost answer with a look-up made at once; after a
+        read timeout POMS may still be working on the launch, so the operator looks for longer.
+        """
+        from airflow_provider_poms.hooks.poms_wire import parse_launch
+
+        request = self.hook._call(
+            method,
+            (target, ("test_launch", self.test_launch or None)),
+            experiment=self.experiment,
+            role=self.role,
+            flags=("test_launch",),
+            idempotent=False,
+            operation=operation,
+        )
+        return parse_launch(self.hook.send(request))
+
+    def launch_scope(self) -> tuple[str, int]:
+        """("stage", id) or ("campaign", id): where a launch's submission shows up."""
+        raise NotImplementedError
+
+    def scope_rows(self, scope: tuple[str, int]) -> list[dict[str, Any]]:
+        """Recent submissions of the stage (or of every stage of the campaign), as the hook lists them."""
+        from airflow_provider_poms.hooks.poms import LAUNCH_CHECK_DAYS, stage_submission_rows
+
+        kind, ident = scope
+        if kind == "stage":
+            page = self.hook.campaign_stage_submissions(
+                self.experiment, self.role, "", "", campaign_stage_id=ident, tdays=LAUNCH_CHECK_DAYS
+            )
+        else:
+            page = self.hook.campaign_stage_submissions(
+                self.experiment, self.role, "", "*", campaign_id=ident, tdays=LAUNCH_CHECK_DAYS
+            )
+        return stage_submission_rows(page)
+
+    def launch_reconciled(self, context: Context) -> int | None:
+        """Launch once across tries: snapshot the highest submission id first, adopt a newer one later."""
+        scope = self.launch_scope()
+        pending = self.pending(context, "launch")
+        if pending is not None and pending.get("scope") == list(scope):
+            floor = int(pending.get("floor") or 0)
+            sid = reconcile.settle(
+                lambda: reconcile.launched_since(floor, self.scope_rows(scope)),
+                pending.get("sent_at"),
+                self.settle_window(),
+                self.log,
+                what=f"submission of {scope[0]} {scope[1]} above {floor}",
+            )
+            if sid is not None:
+                self.log.warning("an earlier try launched submission %s before it died; adopting it", sid)
+                return sid
+        floor = reconcile.highest_id(self.scope_rows(scope))
+        self.note_pending(context, "launch", scope=list(scope), floor=floor)
+        return reconcile.write_once_or_adopt(
+            lambda: self._launch_once(context),
+            lambda: reconcile.launched_since(floor, self.scope_rows(scope)),
+            self.settle_window(),
+            self.log,
+            what=f"launch of {scope[0]} {scope[1]}",
+            nothing_sent=lambda: self.remember(context),  # refused, held, no more splits, ...
+        )
+
     def execute(self, context: Context) -> Any:
         targets, failures = self._check()
         memo = self.remembered(context)
         sid = self._resume(context, memo, targets, failures) if memo else None
         if sid is None:
-            sid = self._launch_once(context)
+            sid = self.launch_reconciled(context)
             if sid is None:  # no more splits, on_no_more_splits="succeed"
                 return None
             self.remember(context, submission_id=sid)
@@ -273,13 +339,12 @@ class PomsLaunchStageOperator(_PomsLaunchOperator):
         )
         return super().execute(context)
 
+    def launch_scope(self) -> tuple[str, int]:
+        return ("stage", self.stage_for_overrides())
+
     def launch(self) -> Any:
-        return self.hook.launch_campaign_stage_jobs(
-            self.stage_for_overrides(),
-            test_launch=self.test_launch or None,
-            experiment=self.experiment,
-            role=self.role,
-        )
+        stage = self.stage_for_overrides()
+        return self.send_launch("launch_jobs", ("campaign_stage_id", stage), f"launch campaign stage {stage}")
 
 
 class PomsLaunchCampaignOperator(_PomsLaunchOperator):
@@ -339,10 +404,13 @@ class PomsLaunchCampaignOperator(_PomsLaunchOperator):
             )
         return int(found)
 
+    def launch_scope(self) -> tuple[str, int]:
+        return ("campaign", self._campaign()[0])
+
     def launch(self) -> Any:
         campaign_id, _ = self._campaign()
-        return self.hook.launch_campaign_jobs(
-            campaign_id, test_launch=self.test_launch or None, experiment=self.experiment, role=self.role
+        return self.send_launch(
+            "launch_campaign", ("campaign_id", campaign_id), f"launch campaign {campaign_id}"
         )
 
 

@@ -8,13 +8,15 @@ state table for status changes) and pushes the request name to XCom (return valu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_poms.http.errors import ValidationError
+from airflow_provider_poms.hooks.reqmgr2_wire import _new_marker, _stamp
+from airflow_provider_poms.http.errors import ProviderError, ValidationError
 from airflow_provider_poms.links import ReqMgr2RequestLink
+from airflow_provider_poms.operators import reconcile
 from airflow_provider_poms.operators.waiting import WaitingOperator
 from airflow_provider_poms.sensors import args
 from airflow_provider_poms.sensors.waiting import FAILURE, ReqMgr2Watch, wait_for
@@ -136,6 +138,100 @@ class _ReqMgr2Operator(WaitingOperator):
         self.log.info("reconnecting to request %s made by an earlier try", name)
         return name
 
+    # -- creates and status changes that survive a worker dying mid-call (reconcile.py) ------
+    def create_once(
+        self,
+        context: Context,
+        send: Callable[[str], str],
+        marked_rs: Callable[[str], str | None],
+        request_type: str | None,
+    ) -> str:
+        """Create with a marker recorded before sending; a later try adopts what the server made."""
+        pending = self.pending(context, "create")
+        if pending is not None and isinstance(pending.get("marker"), str):
+            found = self._find_marked(pending.get("marked"), request_type, pending.get("sent_at"))
+            if found is not None:
+                self.log.warning("an earlier try created %s before it died; adopting it", found)
+                self.remember(context, request_name=found)
+                return found
+            marker = str(pending["marker"])
+        elif reconcile.has_store(context):
+            marker = _new_marker()
+        else:
+            try_number = int(context["ti"].try_number or 1)
+            if try_number > 1:
+                earlier = marked_rs(reconcile.deterministic_marker(context, try_number - 1))
+                found = self._find_marked(earlier, request_type, None)
+                if found is not None:
+                    self.log.warning("adopting %s, created by try %d", found, try_number - 1)
+                    return found
+            marker = reconcile.deterministic_marker(context, try_number)
+        marked = marked_rs(marker)
+        self.note_pending(context, "create", marker=marker, marked=marked)
+        name = reconcile.write_once_or_adopt(
+            lambda: send(marker),
+            lambda: self.hook.find_marked_request(marked, request_type) if marked else None,
+            self.settle_window(),
+            self.log,
+            what=f"create with RequestString {marked}",
+            nothing_sent=lambda: self.remember(context),
+        )
+        self.remember(context, request_name=name)
+        return name
+
+    def _find_marked(self, marked: Any, request_type: str | None, sent_at: Any) -> str | None:
+        if not isinstance(marked, str) or not marked:
+            return None
+        return reconcile.settle(
+            lambda: self.hook.find_marked_request(marked, request_type),
+            sent_at,
+            self.settle_window() if sent_at is not None else 0.0,
+            self.log,
+            what=f"request with RequestString {marked}",
+        )
+
+    def change_once(self, context: Context, name: str, target: str, send: Callable[[], None]) -> bool:
+        """Move ``name`` to ``target`` once across tries; False when an earlier try already did it.
+
+        Whether a status change landed is read from the request's transition history: the count of
+        ``target`` entries before the call is recorded first, a higher count later means it landed.
+        """
+        kind = f"status:{target}"
+        memo = self.remembered(context) or {}
+        note = next(
+            (
+                n
+                for n in (memo.get("pending"), memo.get("change"))
+                if isinstance(n, dict) and n.get("kind") == kind and n.get("request_name") == name
+            ),
+            None,
+        )
+        if note is not None:
+            if note is memo.get("change") and self.same_try(context, memo):
+                return False
+            if reconcile.transition_count(self.current(name), target) > int(note.get("before") or 0):
+                self.log.warning("%s already went to %s in an earlier try; not sending again", name, target)
+                self.remember(context, request_name=name, change=note)
+                return False
+        before = reconcile.transition_count(self.check_transition(name, target), target)
+        self.note_pending(context, kind, request_name=name, before=before)
+        change = {"kind": kind, "request_name": name, "before": before}
+        try:
+            send()
+        except ProviderError as exc:
+            # Whatever the error, the history tells whether the change landed (a PUT the core
+            # re-sent after a lost answer can fail although its first attempt was applied). The
+            # pending record stays: the next try asks the history again before sending.
+            try:
+                landed = reconcile.transition_count(self.current(name), target) > before
+            except ProviderError:
+                raise exc from None
+            if not landed:
+                raise
+            self.log.warning("%s: the answer was lost (%s) but %s went to %s", target, exc, name, target)
+        self.remember(context, request_name=name, change=change)
+        return True
+
 
 class ReqMgr2CreateRequestOperator(_ReqMgr2Operator):
     """Create a request from ``spec``: a dict, JSON text, or a templated JSON file.
@@ -171,6 +267,15 @@ class ReqMgr2CreateRequestOperator(_ReqMgr2Operator):
             raise ValueError(_problems(exc, "spec")) from None
         return spec
 
+    def _request_string(self, spec: Mapping[str, Any]) -> str | None:
+        """The RequestString the hook will mark (a Resubmission without one inherits its parent's)."""
+        rs = _text(spec.get("RequestString"))
+        parent = _text(spec.get("OriginalRequestName"))
+        if rs is None and spec.get("RequestType") == "Resubmission" and parent:
+            docs = self.hook.get_requests_by_names([parent], mask=["RequestString"])
+            rs = _text((docs.get(parent) or {}).get("RequestString"))
+        return rs
+
     def execute(self, context: Context) -> str:
         name = self.resume_started(context)
         if name is None:
@@ -178,9 +283,19 @@ class ReqMgr2CreateRequestOperator(_ReqMgr2Operator):
                 spec = self._validated_spec()
             except ValueError as exc:
                 raise AirflowFailException(str(exc)) from None
-            name = self.hook.create_request(spec, validate=False)
+            rs = self._request_string(spec)
+            name = self.create_once(
+                context,
+                lambda marker: self.hook.create_request(
+                    {**spec, "RequestString": _stamp(rs, marker)} if rs else spec,
+                    validate=False,
+                    dedupe=not rs,  # the operator stamps the marker and reconciles itself
+                    marker=marker,
+                ),
+                lambda marker: _stamp(rs, marker) if rs else None,
+                _text(spec.get("RequestType")),
+            )
             self.log.info("created request %s", name)
-            self.remember(context, request_name=name)
         self.publish(context, name)
         return self.maybe_wait(context, name)
 
@@ -228,9 +343,26 @@ class ReqMgr2CloneRequestOperator(_ReqMgr2Operator):
                 overrides = self._overrides()
             except ValueError as exc:
                 raise AirflowFailException(str(exc)) from None
-            name = self.hook.clone_request(self.request_name, overrides)
+            original = (
+                self.hook.get_requests_by_names(
+                    [self.request_name], mask=["RequestString", "RequestType"]
+                ).get(self.request_name)
+                or {}
+            )
+            rs = _text((overrides or {}).get("RequestString")) or _text(original.get("RequestString"))
+            name = self.create_once(
+                context,
+                lambda marker: self.hook.clone_request(
+                    self.request_name,
+                    {**(overrides or {}), "RequestString": _stamp(rs, marker)} if rs else overrides,
+                    validate=True,
+                    dedupe=not rs,  # the operator stamps the marker and reconciles itself
+                    marker=marker,
+                ),
+                lambda marker: _stamp(rs, marker) if rs else None,
+                _text((overrides or {}).get("RequestType")) or _text(original.get("RequestType")),
+            )
             self.log.info("cloned %s as %s", self.request_name, name)
-            self.remember(context, request_name=name)
         self.publish(context, name)
         return self.maybe_wait(context, name)
 
@@ -248,11 +380,16 @@ class ReqMgr2ApproveRequestOperator(_ReqMgr2Operator):
     def execute(self, context: Context) -> str:
         name = self.request_name
         priority = None if self.priority in (None, "") else _priority(self.priority)
-        self.check_transition(name, "assignment-approved")
-        self.hook.approve_request(name, priority=priority)
-        self.log.info("approved %s%s", name, f" with priority {priority}" if priority is not None else "")
+        if self.change_once(
+            context, name, "assignment-approved", lambda: self.hook.approve_request(name, priority=priority)
+        ):
+            self.log.info("approved %s%s", name, f" with priority {priority}" if priority is not None else "")
         self.publish(context, name)
         return name
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _priority(value: Any) -> int:
@@ -326,13 +463,8 @@ class ReqMgr2AssignRequestOperator(_ReqMgr2Operator):
             body = self._body()
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
-        memo = self.remembered(context)
-        already = memo is not None and memo.get("request_name") == name and self.same_try(context, memo)
-        if not already:
-            self.check_transition(name, "assigned")
-            self.hook.assign_request(name, body)
+        if self.change_once(context, name, "assigned", lambda: self.hook.assign_request(name, body)):
             self.log.info("assigned %s to team %s, sites %s", name, body["Team"], body["SiteWhitelist"])
-            self.remember(context, request_name=name)
         self.publish(context, name)
         return self.maybe_wait(context, name)
 
@@ -441,8 +573,9 @@ class ReqMgr2ChangeStatusOperator(_ReqMgr2Operator):
             status = args.choice(self.status, CHANGE_STATUS_TARGETS, "status")
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
-        snap = self.check_transition(name, status)
-        self.hook.change_status(name, status, cascade=self.cascade)
-        self.log.info("request %s: %s -> %s", name, snap["status"], status)
+        if self.change_once(
+            context, name, status, lambda: self.hook.change_status(name, status, cascade=self.cascade)
+        ):
+            self.log.info("request %s -> %s", name, status)
         self.publish(context, name)
         return name

@@ -8,6 +8,7 @@ store: a reschedule never launches or creates twice, and a retry reconnects to a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,23 @@ class WaitingOperator(BaseOperator):
             store.set(STARTED_KEY, {**values, "try_number": ti.try_number})  # type: ignore[attr-defined]
         except Exception as exc:  # only costs the reschedule/retry shortcut
             self.log.warning("could not record the started id in the task state store: %s", exc)
+
+    def pending(self, context: Context, kind: str) -> dict[str, Any] | None:
+        """The note an earlier try left before a write whose outcome it never learnt (reconcile.py)."""
+        memo = self.remembered(context)
+        value = memo.get("pending") if memo else None
+        return dict(value) if isinstance(value, dict) and value.get("kind") == kind else None
+
+    def note_pending(self, context: Context, kind: str, **values: Any) -> None:
+        """Record, before sending, what a later try needs to find out whether this write landed."""
+        self.remember(context, pending={"kind": kind, "sent_at": time.time(), **values})
+
+    def settle_window(self) -> float:
+        """How long a write sent by a dead try may still land: the connection's read timeout."""
+        try:
+            return float(self.hook.get_settings().read_timeout)  # type: ignore[attr-defined]
+        except Exception:
+            return 0.0
 
     def same_try(self, context: Context, memo: dict[str, Any]) -> bool:
         return memo.get("try_number") == context["ti"].try_number

@@ -16,11 +16,13 @@ Three modes, one decision:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
@@ -28,7 +30,8 @@ from airflow.sdk.exceptions import (
     AirflowSensorTimeout,
 )
 
-from airflow_provider_poms.triggers.base import EVENT_STATUSES
+from airflow_provider_poms.sensors import args
+from airflow_provider_poms.triggers.base import EVENT_STATUSES, page_link
 from airflow_provider_poms.triggers.poms import PomsSubmissionTrigger, held_too_long
 from airflow_provider_poms.triggers.poms_progress import ProgressTracker, describe, fetch_progress
 from airflow_provider_poms.triggers.reqmgr2 import ReqMgr2RequestTrigger
@@ -37,10 +40,9 @@ from airflow_provider_poms.triggers.verdict import (
     SUCCESS,
     Judgement,
     describe_duration,
-    describe_time,
     judge_poms,
     judge_reqmgr2,
-    new_steps,
+    log_new_steps,
     poms_snapshot,
     reqmgr2_snapshot,
 )
@@ -84,8 +86,12 @@ class Watch:
     def trigger(self, poll_interval: float, deadline: float | None) -> BaseTrigger:
         raise NotImplementedError
 
+    def link(self, ident: Any) -> str:
+        """The web page of one watched id ("" when unknown: a link is a courtesy in a log line)."""
+        return ""
+
     def links(self) -> list[str]:
-        return []
+        return [self.link(i) for i in self.ids]
 
 
 class ReqMgr2Watch(Watch):
@@ -111,29 +117,12 @@ class ReqMgr2Watch(Watch):
         waited = describe_duration(self.elapsed())
         seen = self.memory["seen"]
         for name, snap in snaps.items():
-            for status, when, dn in new_steps(snap, seen.get(name, 0), "transitions"):
-                log.info(
-                    "request %s -> %s at %s%s (waiting %s) %s",
-                    name,
-                    status,
-                    describe_time(when),
-                    f" by {dn}" if dn else "",
-                    waited,
-                    self.link(name),
-                )
-            if snap is not None:
-                seen[name] = len(snap.get("transitions") or [])
+            log_new_steps(log, "request", name, snap, seen, waited, functools.partial(self.link, name))
         log.info("%s (waiting %s)", judgement.message, waited)
         return judgement
 
     def link(self, name: str) -> str:
-        try:
-            return str(self.hook.request_url(name))
-        except Exception:  # a link is a courtesy in a log line
-            return ""
-
-    def links(self) -> list[str]:
-        return [self.link(n) for n in self.ids]
+        return page_link(lambda: self.hook.request_url(name))
 
     def trigger(self, poll_interval: float, deadline: float | None) -> BaseTrigger:
         return ReqMgr2RequestTrigger(
@@ -184,13 +173,9 @@ class PomsWatch(Watch):
         tracker = ProgressTracker(self.memory.get("progress"))
         for sid, snap in snaps.items():
             url = self.link(int(sid))
-            for status, when in new_steps(snap, seen.get(sid, 0), "history"):
-                log.info(
-                    "submission %s -> %s at %s (waiting %s) %s", sid, status, describe_time(when), waited, url
-                )
+            log_new_steps(log, "submission", sid, snap, seen, waited, url)
             if snap is None:
                 continue
-            seen[sid] = len(snap.get("history") or [])
             fetched = None
             if self.report_progress and tracker.due(sid, snap):
                 try:
@@ -214,13 +199,7 @@ class PomsWatch(Watch):
             return None
 
     def link(self, sid: int) -> str:
-        try:
-            return str(self.hook.submission_url(sid))
-        except Exception:  # a link is a courtesy in a log line
-            return ""
-
-    def links(self) -> list[str]:
-        return [self.link(s) for s in self.ids]
+        return page_link(lambda: self.hook.submission_url(sid))
 
     def trigger(self, poll_interval: float, deadline: float | None) -> BaseTrigger:
         return PomsSubmissionTrigger(
@@ -341,3 +320,71 @@ def wait_for(
 
             raise AirflowRescheduleException(datetime.fromtimestamp(when, tz=UTC))
         time.sleep(poll_interval)
+
+
+# ------------------------------------------------------------------------------------------
+# the sensors' common body
+# ------------------------------------------------------------------------------------------
+
+
+class WatchSensor(BaseSensorOperator):
+    """What both sensors do with their watch: look, poke, defer, and check the trigger's event.
+
+    A subclass stores its own arguments, then calls ``_check_args(at_parse=True)``, and says how to
+    build its watch (``_new_watch``), which extra link to persist (``link_class``), which statuses
+    are valid (``statuses_of_service``) and how a success is logged (``done_label``).
+    ``mode="deferrable"`` is accepted as a synonym of ``deferrable=True`` (poke until deferring).
+    """
+
+    link_class: ClassVar[Any]
+    done_label: ClassVar[str] = "done"
+    target_statuses: Any
+    failure_statuses: Any
+
+    @staticmethod
+    def statuses_of_service(value: Any, argument: str) -> list[str]:
+        raise NotImplementedError
+
+    def __init__(self, *, deferrable: bool | None = None, **kwargs: Any) -> None:
+        if kwargs.get("mode") == "deferrable":
+            kwargs["mode"], deferrable = "poke", True
+        super().__init__(**kwargs)
+        self.deferrable = args.default_deferrable() if deferrable is None else deferrable
+
+    def _check_targets(self, at_parse: bool) -> tuple[list[str], list[str]]:
+        """Targets and failures, checked unless still Jinja at parse time (checked after rendering)."""
+        targets, failures = self.target_statuses, self.failure_statuses
+        if at_parse and (args.is_template(targets) or args.is_template(failures)):
+            return [], []
+        return args.check_targets(targets, failures, self.statuses_of_service)
+
+    def _new_watch(self) -> Watch:
+        raise NotImplementedError
+
+    def _watch(self, context: Context) -> Watch:
+        watch = self._new_watch()
+        load_memory(context, watch)
+        return watch
+
+    def execute(self, context: Context) -> Any:
+        watch = self._watch(context)
+        self.link_class.persist(context, watch.link(watch.ids[0]), self.log)
+        self._current = watch
+        if not self.deferrable:
+            return super().execute(context)
+        return wait_for(
+            self, context, watch, mode="deferrable", poll_interval=self.poke_interval, timeout=self.timeout
+        )
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        watch = getattr(self, "_current", None) or self._watch(context)
+        judgement = watch.check(self.log)
+        save_memory(context, watch)
+        if outcome_or_raise(judgement):
+            return PokeReturnValue(True, statuses_of(judgement.snapshots))
+        return False
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = complete(event, what=f"{self.task_id}")
+        self.log.info("%s: %s", self.done_label, result)
+        return result

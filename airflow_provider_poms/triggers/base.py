@@ -16,22 +16,35 @@ passed while the triggerer was down still counts.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_poms.triggers.batching import PollResult, shared_poller
+from airflow_provider_poms.triggers.settings_cache import cached_settings
 from airflow_provider_poms.triggers.verdict import (
     FAILURE,
     Judgement,
     describe_duration,
 )
 
+if TYPE_CHECKING:
+    from airflow_provider_poms.hooks.base import ServiceHook
+
 EVENT_STATUSES = frozenset({"success", "failure", "error", "timeout"})
 #: An id absent from this many batches in a row is reported as missing (not found).
 MISSING_TOLERANCE = 3
+
+
+def page_link(make: Callable[[], Any]) -> str:
+    """A web page for a log line, or "" when it cannot be made: a link never fails a wait."""
+    try:
+        return str(make())
+    except Exception:
+        return ""
 
 
 class SharedPollTrigger(BaseTrigger):
@@ -39,6 +52,12 @@ class SharedPollTrigger(BaseTrigger):
 
     service = ""
     chunk_size = 100
+    #: The subclass's own names for the watched ids and the connection id in its kwargs.
+    ids_kwarg = "ids"
+    conn_kwarg = "conn_id"
+    #: The hook (imported when the wait starts) and its batched async status method.
+    hook_path = ""
+    fetch_method = ""
 
     def __init__(
         self,
@@ -75,11 +94,19 @@ class SharedPollTrigger(BaseTrigger):
             "seen": dict(self.seen),
         }
 
-    def _make_hook(self) -> Any:
-        raise NotImplementedError
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Classpath and plain-data kwargs: all the trigger needs after a triggerer restart."""
+        kwargs = self._kwargs()
+        kwargs[self.ids_kwarg] = kwargs.pop("ids")
+        kwargs[self.conn_kwarg] = self.conn_id
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
+
+    def _hook_class(self) -> type[ServiceHook]:
+        module, _, name = self.hook_path.rpartition(".")
+        return cast("type[ServiceHook]", getattr(importlib.import_module(module), name))
 
     def _fetcher(self, hook: Any) -> Any:
-        raise NotImplementedError
+        return getattr(hook, self.fetch_method)
 
     def _judge(self, result: PollResult) -> Judgement:
         raise NotImplementedError
@@ -121,8 +148,10 @@ class SharedPollTrigger(BaseTrigger):
         return any(count >= MISSING_TOLERANCE for count in self._missing.values())
 
     async def _wait(self) -> TriggerEvent:
-        hook = self._make_hook()
-        settings = await hook.aget_settings()
+        # One connection lookup per process and TTL, however many triggers wait (settings_cache).
+        hook_class = self._hook_class()
+        settings = await cached_settings(hook_class, self.conn_id)
+        hook = hook_class(self.conn_id, settings=settings)
         poller = shared_poller(
             self.service, settings.key(), self.poll_interval, self._fetcher(hook), chunk_size=self.chunk_size
         )

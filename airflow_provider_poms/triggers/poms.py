@@ -9,20 +9,20 @@ output) is logged whenever it changes.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_poms.triggers.base import SharedPollTrigger
+from airflow_provider_poms.triggers.base import SharedPollTrigger, page_link
 from airflow_provider_poms.triggers.batching import PollResult
 from airflow_provider_poms.triggers.poms_progress import ProgressTracker, afetch_progress, describe
 from airflow_provider_poms.triggers.verdict import (
     FAILURE,
     Judgement,
     describe_duration,
-    describe_time,
     judge_poms,
-    new_steps,
+    log_new_steps,
     poms_snapshot,
 )
 
@@ -53,6 +53,10 @@ class PomsSubmissionTrigger(SharedPollTrigger):
 
     service = "poms"
     chunk_size = 200
+    ids_kwarg = "submission_ids"
+    conn_kwarg = "poms_conn_id"
+    hook_path = "airflow_provider_poms.hooks.poms.PomsHook"
+    fetch_method = "aget_submission_statuses"
 
     def __init__(
         self,
@@ -85,23 +89,14 @@ class PomsSubmissionTrigger(SharedPollTrigger):
         self.tracker = ProgressTracker(progress)
         self.report_progress = bool(report_progress)
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        kwargs = self._kwargs()
-        kwargs["submission_ids"] = kwargs.pop("ids")
-        kwargs["poms_conn_id"] = self.conn_id
-        kwargs["held_since"] = self.held_since
-        kwargs["fail_on_held_after"] = self.fail_on_held_after
-        kwargs["progress"] = self.tracker.dump()
-        kwargs["report_progress"] = self.report_progress
-        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
-
-    def _make_hook(self) -> Any:
-        from airflow_provider_poms.hooks.poms import PomsHook
-
-        return PomsHook(poms_conn_id=self.conn_id)
-
-    def _fetcher(self, hook: Any) -> Any:
-        return hook.aget_submission_statuses
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            **super()._kwargs(),
+            "held_since": self.held_since,
+            "fail_on_held_after": self.fail_on_held_after,
+            "progress": self.tracker.dump(),
+            "report_progress": self.report_progress,
+        }
 
     def _judge(self, result: PollResult) -> Judgement:
         states = {int(k): v for k, v in result.states.items()}
@@ -126,24 +121,13 @@ class PomsSubmissionTrigger(SharedPollTrigger):
     def _log_changes(self, judgement: Judgement, hook: Any) -> None:
         waited = describe_duration(self.elapsed())
         for sid, snap in judgement.snapshots.items():
-            url = _submission_url(hook, sid)
-            for status, when in new_steps(snap, self.seen.get(sid, 0), "history"):
-                self.log.info(
-                    "submission %s -> %s at %s (waiting %s) %s", sid, status, describe_time(when), waited, url
-                )
+            url = page_link(functools.partial(hook.submission_url, int(sid)))
+            log_new_steps(self.log, "submission", sid, snap, self.seen, waited, url)
             if snap is None:
                 continue
-            self.seen[sid] = len(snap.get("history") or [])
             if self.tracker.apply(sid, snap, snap.pop("_fetched", None)):
                 self.log.info("%s (waiting %s) %s", describe(sid, snap), waited, url)
         for warning in judgement.attention:
             self.log.warning("%s (waiting %s)", warning, waited)
         if judgement.done:
             self.log.info("%s after %s", judgement.message, waited)
-
-
-def _submission_url(hook: Any, sid: str) -> str:
-    try:
-        return str(hook.submission_url(int(sid)))
-    except Exception:  # a link is a courtesy in a log line, never a reason to fail
-        return ""

@@ -9,17 +9,17 @@ no path to any target.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_poms.triggers.base import SharedPollTrigger
+from airflow_provider_poms.triggers.base import SharedPollTrigger, page_link
 from airflow_provider_poms.triggers.batching import PollResult
 from airflow_provider_poms.triggers.verdict import (
     Judgement,
     describe_duration,
-    describe_time,
     judge_reqmgr2,
-    new_steps,
+    log_new_steps,
     reqmgr2_snapshot,
 )
 
@@ -30,6 +30,10 @@ class ReqMgr2RequestTrigger(SharedPollTrigger):
     service = "reqmgr2"
     #: Names per fetch; the hook itself splits them into GETs whose query stays under its URL limit.
     chunk_size = 5000
+    ids_kwarg = "request_names"
+    conn_kwarg = "reqmgr2_conn_id"
+    hook_path = "airflow_provider_poms.hooks.reqmgr2.ReqMgr2Hook"
+    fetch_method = "aget_status_and_transitions"
 
     def __init__(
         self,
@@ -54,20 +58,6 @@ class ReqMgr2RequestTrigger(SharedPollTrigger):
             seen=seen,
         )
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        kwargs = self._kwargs()
-        kwargs["request_names"] = kwargs.pop("ids")
-        kwargs["reqmgr2_conn_id"] = self.conn_id
-        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
-
-    def _make_hook(self) -> Any:
-        from airflow_provider_poms.hooks.reqmgr2 import ReqMgr2Hook
-
-        return ReqMgr2Hook(reqmgr2_conn_id=self.conn_id)
-
-    def _fetcher(self, hook: Any) -> Any:
-        return hook.aget_status_and_transitions
-
     def _judge(self, result: PollResult) -> Judgement:
         snaps = {name: reqmgr2_snapshot(name, result.states.get(name)) for name in self.ids}
         return judge_reqmgr2(snaps, self.target_statuses, self.failure_statuses)
@@ -75,25 +65,7 @@ class ReqMgr2RequestTrigger(SharedPollTrigger):
     def _log_changes(self, judgement: Judgement, hook: Any) -> None:
         waited = describe_duration(self.elapsed())
         for name, snap in judgement.snapshots.items():
-            fresh = new_steps(snap, self.seen.get(name, 0), "transitions")
-            for status, when, dn in fresh:
-                self.log.info(
-                    "request %s -> %s at %s%s (waiting %s) %s",
-                    name,
-                    status,
-                    describe_time(when),
-                    f" by {dn}" if dn else "",
-                    waited,
-                    _request_url(hook, name),
-                )
-            if snap is not None:
-                self.seen[name] = len(snap.get("transitions") or [])
+            link = functools.partial(page_link, functools.partial(hook.request_url, name))
+            log_new_steps(self.log, "request", name, snap, self.seen, waited, link)
         if judgement.done:
             self.log.info("%s after %s", judgement.message, waited)
-
-
-def _request_url(hook: Any, name: str) -> str:
-    try:
-        return str(hook.request_url(name))
-    except Exception:  # a link is a courtesy in a log line, never a reason to fail
-        return ""

@@ -20,7 +20,7 @@ transition table offers no path to any target.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,3 +275,36 @@ def new_steps(snap: Snapshot | None, already_seen: int, key: str) -> list[list[A
         return []
     steps = snap.get(key) or []
     return list(steps[already_seen:]) if already_seen < len(steps) else []
+
+
+def log_new_steps(
+    log: Any,
+    kind: str,
+    ident: str,
+    snap: Snapshot | None,
+    seen: dict[str, int],
+    waited: str,
+    link: str | Callable[[], str],
+) -> None:
+    """Log the steps of one watched id not logged before and remember how many were logged.
+
+    ``kind`` is ``"request"`` (ReqMgr2 transitions, with who made them) or ``"submission"`` (POMS
+    history); ``link`` is the id's web page, or makes it (only when there is a step to log). Shared
+    by the sensors' watches and the triggers, so a wait logs the same lines in every mode.
+    """
+    key = "transitions" if kind == "request" else "history"
+    for step in new_steps(snap, seen.get(ident, 0), key):
+        status, when = step[0], step[1]
+        by = f" by {step[2]}" if len(step) > 2 and step[2] else ""
+        log.info(
+            "%s %s -> %s at %s%s (waiting %s) %s",
+            kind,
+            ident,
+            status,
+            describe_time(when),
+            by,
+            waited,
+            link if isinstance(link, str) else link(),
+        )
+    if snap is not None:
+        seen[ident] = len(snap.get(key) or [])

@@ -45,14 +45,25 @@ AGENT_STATUSES = (
 )
 
 
+# The first test of the tier also pays for the real server's bring-up (session fixture): a cold
+# install on a slow machine takes minutes (setup_real_server.sh itself may run up to 1200 s), more
+# than pytest's default 300 s per test. Only that test gets the longer limit.
+BRING_UP_TIMEOUT = 1500
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection, so "first" is the first test that runs
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     skip = pytest.mark.skip(reason=f"{SKIP_ENV}=1")
+    first = True
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.conformance)
             if os.environ.get(SKIP_ENV) == "1":
                 item.add_marker(skip)
+            elif first:
+                item.add_marker(pytest.mark.timeout(BRING_UP_TIMEOUT))
+                first = False
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -3,8 +3,8 @@
 For each case the two responses are reduced to facts (diffcheck.observe) and compared aspect by
 aspect. A difference passes only if docs/emulator-differences.md's "Accepted differences
 (conformance)" table lists that (case, aspect) with a reason; a listed difference that no longer
-occurs fails too, so the list stays short and true. Emulator bugs found here are written to
-tests/conformance/EMULATOR_FIXES.md for the emulator's owner.
+occurs fails too, so the list stays short and true. Any other difference is an emulator bug: fix the
+emulator (test-output/conformance-differential.json has both sides of every case of the last run).
 """
 
 from __future__ import annotations

@@ -22,6 +22,10 @@ from .targets import Target
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # tests/ (airflow_fixtures), after stdlib
 from airflow_fixtures import RESULT_MARK, TEST_MIN_POLL, DagResult
 
+# One run is ~40 s on an idle machine, but its own limits (db migrate 300 s, the run 400 s) must fire
+# before pytest's default 300 s does, so that a slow machine gets the run's output, not a bare timeout.
+pytestmark = pytest.mark.timeout(900)
+
 RUNNER = Path(__file__).resolve().parent / "dag_runner.py"
 DAGS = RUNNER.parent / "dags"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import uuid
 
 import pytest
@@ -28,9 +29,10 @@ def _banner_error(resp: object, message: str) -> None:
     assert resp.status_code == 400 and resp.headers["X-Rest-Status"] == "1102"
     text = PREFIX + BANNER + message + "\n"
     header = resp.headers["X-Error-Detail"]
-    assert len(header) == 200 and header.endswith("...")  # the banner is always longer than 200
-    flat = text.replace("\n", "; ")[:197]
-    assert header[: len(flat)] == flat
+    assert header.endswith("...")  # the banner is always longer than 200
+    # cut at 197 + "...", then CherryPy drops control characters (the banner's tabs) from the value
+    flat = text.replace("\n", "; ")[:197].replace("\t", "")
+    assert header[: len(flat)] == flat and len(header) <= 200 and "\t" not in header
     assert html.escape(text, quote=False) in resp.text  # the <p> keeps the whole text
     assert "\tModuleName : WMCore.WMSpec.WMWorkloadTools\n" in resp.text
     assert "Traceback: \n\n&lt;@---------- WMException End ----------@&gt;</p>" in resp.text
@@ -150,6 +152,57 @@ def test_create_name_over_100_chars_is_rejected(op: RawReqMgr2) -> None:
     assert "\tMethodName : _validateArgFunction\n" in resp.text
 
 
+def _frames(resp: object) -> list[str]:
+    """The ``File ..., in <func>`` lines of the banner's Traceback section."""
+    from requests import Response
+
+    assert isinstance(resp, Response)
+    section = html.unescape(resp.text).split("Traceback: \n", 1)[1].split("<@----------", 1)[0]
+    return re.findall(r'^  File "[^"]+/site-packages/(\S+)", line \d+, in (\S+)$', section, re.M)
+
+
+def test_banner_lists_frames_of_the_exception_it_wraps(op: RawReqMgr2) -> None:
+    """WMException records the traceback being handled when it is built: Lexicon and cast failures
+    list their frames, a validator that answers False lists none (checked on the real server, F27)."""
+    resp = op.call("POST", "request", body=stepchain_spec("bad string with spaces!"))
+    assert _frames(resp) == [
+        ("WMCore/WMSpec/WMWorkloadTools.py", "_validateArgFunction"),
+        ("WMCore/Lexicon.py", "identifier"),
+        ("WMCore/Lexicon.py", "check"),
+    ]
+    resp = op.call("POST", "request", body=stepchain_spec(_rs("Mem"), Memory="lots"))
+    text = (
+        "Argument 'Memory' with value 'lots', has an incorrect data type: <class 'str'>. "
+        "It must be convertible by float (Error: could not convert string to float: 'lots')"
+    )
+    assert "Message: " + html.escape(text, quote=False) + "\n" in resp.text
+    assert _frames(resp) == [("WMCore/WMSpec/WMWorkloadTools.py", "_validateArgument")]
+    assert "\tMethodName : _validateArgument\n" in resp.text and "\tLineNumber : 107\n" in resp.text
+    resp = op.call("POST", "request", body=stepchain_spec(_rs("Arch"), ScramArch=5))
+    assert _frames(resp) == [
+        ("WMCore/WMSpec/WMWorkloadTools.py", "_validateArgument"),
+        ("Utils/Utilities.py", "makeNonEmptyList"),
+        ("Utils/Utilities.py", "makeList"),
+    ]
+    resp = op.call("POST", "request", body=stepchain_spec(_rs("Prio"), RequestPriority=2_000_000))
+    assert resp.status_code == 400 and _frames(resp) == []
+    spec = stepchain_spec(_rs("NoRel"))
+    del spec["CMSSWVersion"]
+    resp = op.call("POST", "request", body=spec)
+    assert _frames(resp) == [] and "\tMethodName : _validateArgument\n\tClassInstance" in resp.text
+    assert "\tLineNumber : 90\n" in resp.text
+
+
+def test_string_arguments_refuse_other_types(op: RawReqMgr2) -> None:
+    """Plain ``str`` arguments are not converted: a number is a data-type error naming ``str``."""
+    resp = op.call("POST", "request", body=stepchain_spec(_rs("GT"), GlobalTag=5))
+    text = (
+        "Argument 'GlobalTag' with value 5, has an incorrect data type: <class 'int'>. "
+        "It must be convertible by str (Error: Argument 'GlobalTag' with value 5 is not a string)"
+    )
+    assert "Message: " + html.escape(text, quote=False) + "\n" in resp.text
+
+
 def test_create_each_request_type(op: RawReqMgr2) -> None:
     rereco = op.create(rereco_spec(_rs("ReReco")))
     doc = op.doc(rereco)
@@ -196,6 +249,19 @@ def test_taskchain_validation(op: RawReqMgr2) -> None:
     _spec_error(op.call("POST", "request", body=spec), "Task3")
 
 
+def test_taskchain_top_level_args_differ_from_stepchain(op: RawReqMgr2) -> None:
+    """TaskChain's create arguments have no top-level PrimaryDataset or DeterministicPileup (its tasks
+    carry them); StepChain has both. Checked against the real server (conformance F24, F25)."""
+    resp = op.call("POST", "request", body=taskchain_spec(_rs("TCPrim"), PrimaryDataset="TTbar_13p6TeV"))
+    _banner_error(resp, "There are unknown/unsupported arguments in your request spec: ['PrimaryDataset']")
+    assert "\tMethodName : validateUnknownArgs\n" in resp.text
+    tc = op.doc(op.create(taskchain_spec(_rs("TCDoc"))))
+    assert "DeterministicPileup" not in tc and "PrimaryDataset" not in tc
+    assert tc["Task1"]["PrimaryDataset"] == "TTbar_13p6TeV"
+    sc = op.doc(op.create(stepchain_spec(_rs("SCDoc"))))
+    assert sc["DeterministicPileup"] is False and sc["PrimaryDataset"] == "DYJetsToLL_Test"
+
+
 # ------------------------------------------------------------------ PUT
 def test_put_unknown_request_is_400_1102(op: RawReqMgr2) -> None:
     name = "no_such_request_" + uuid.uuid4().hex
@@ -234,8 +300,26 @@ def test_assigned_requires_team_and_sitewhitelist(op: RawReqMgr2) -> None:
     )
     assert "'assign_optional': False" in resp.text and "'attr': 'team'}" in resp.text
     assert "WMException" not in resp.text  # PUT errors are not wrapped
-    _spec_error(op.put(name, assignment_body(SiteWhitelist=[])), "SiteWhitelist")
-    _spec_error(op.put(name, assignment_body(SiteWhitelist=["NotASite"])), "SiteWhitelist")
+    # SiteWhitelist's type is makeNonEmptyList: an empty list is a data-type error
+    resp = op.put(name, assignment_body(SiteWhitelist=[]))
+    text = (
+        "Argument 'SiteWhitelist' with value [], has an incorrect data type: <class 'list'>. "
+        "It must be convertible by makeNonEmptyList (Error: Input data cannot be an empty list [])"
+    )
+    _spec_error(resp, "SiteWhitelist")
+    assert f"<p>{html.escape(PREFIX + text, quote=False)}</p>" in resp.text  # the header is cut at 200
+    # site names go through Lexicon's cmsname, whose own text passes through (trailing _ stripped)
+    for bad in (["NotASite"], ["T1_US_FNAL", "NotASite_"]):
+        _spec_error(
+            op.put(name, assignment_body(SiteWhitelist=bad)),
+            "'NotASite' does not match regular expression ^T[0-3]_[A-Z]{2}((_[A-Za-z0-9]+)+)$",
+            exact=True,
+        )
+    _spec_error(
+        op.put(name, assignment_body(SiteBlacklist=["T2"])),
+        "'T2' does not match regular expression ^T[0-3]_[A-Z]{2}((_[A-Za-z0-9]+)+)$",
+        exact=True,
+    )
     _spec_error(
         op.put(name, assignment_body(cascade=True)),
         "There are unknown/unsupported arguments in your request spec: ['cascade']",
@@ -243,6 +327,8 @@ def test_assigned_requires_team_and_sitewhitelist(op: RawReqMgr2) -> None:
     )
     _spec_error(op.put(name, assignment_body(Dashboard="nope")), "Dashboard")
     assert op.status(name) == "assignment-approved"
+    resp = op.put(name, assignment_body(SiteWhitelist=["T1_US_FNAL_"]))  # cmsname strips the trailing _
+    assert op.result(resp) == [{name: "OK"}]
 
 
 def test_assignment_approved_accepts_only_priority(op: RawReqMgr2) -> None:
@@ -382,3 +468,14 @@ def test_approved_edits_of_assignment_args_recompute_outputs(op: RawReqMgr2) -> 
     doc = op.doc(name)
     assert doc["RequestStatus"] == "assignment-approved"
     assert doc["OutputDatasets"] == ["/DYJetsToLL_Test/NewEra-NEWPS-v1/GEN-SIM"]
+
+
+def test_short_banner_header_loses_its_tabs(op: RawReqMgr2) -> None:
+    """A banner short enough to show its data lines in X-Error-Detail shows them without the tabs
+    (CherryPy deletes control characters from header values); the HTML keeps them."""
+    spec = stepchain_spec(_rs("NoRel"))
+    del spec["CMSSWVersion"]
+    resp = op.call("POST", "request", body=spec)
+    header = resp.headers["X-Error-Detail"]
+    assert header.endswith("cannot be None; ClassName : None; ModuleName :...")
+    assert "\tClassName : None\n" in html.unescape(resp.text)

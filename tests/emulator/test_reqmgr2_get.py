@@ -156,3 +156,14 @@ def test_post_bynames(op: RawReqMgr2, world: dict[str, str]) -> None:
     assert list(rows[0]) == [world["new_a"], world["new_b"]]
     same = op.result(op.get("request", params={"name": names}))
     assert rows == same
+
+
+def test_one_empty_name_is_a_server_error(op: RawReqMgr2, world: dict[str, str]) -> None:
+    """``?name=`` makes the real server read the database-info document as a request (KeyError):
+    500 "Server error", X-REST-Status 400 (checked on the real server, F26). Empty names among
+    others are just not found."""
+    for params in ({"name": ""}, {"name": "", "detail": "false"}, {"name": "", "status": "new"}):
+        resp = op.get("request", params=params)
+        assert resp.status_code == 500, params
+        assert resp.headers["X-Rest-Status"] == "400" and resp.headers["X-Error-Detail"] == "Server error"
+    assert _names(op, name=["", world["new_a"]]) == [world["new_a"]]

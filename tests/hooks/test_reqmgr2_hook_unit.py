@@ -161,10 +161,10 @@ def test_team_queries_ask_for_the_field_and_filter_themselves() -> None:
 
 
 def test_plain_query_params_are_strings() -> None:
-    query = rm._build_query(names=["a b&c"], mask="DAS", detail=False, common_dict=True, fresh=True)
+    query = rm._build_query(names=["a b.c"], mask="DAS&x", detail=False, common_dict=True, fresh=True)
     assert query.params == (
-        ("name", "a b&c"),
-        ("mask", "DAS"),
+        ("name", "a b.c"),
+        ("mask", "DAS&x"),
         ("detail", "false"),
         ("common_dict", "1"),
         ("_nostale", "true"),
@@ -228,9 +228,11 @@ def test_not_an_envelope_is_a_logical_error() -> None:
 
 
 def test_names_are_quoted_in_paths() -> None:
-    assert rm._build_put("a/b c", {}, "op").path == "data/request/a%2Fb%20c"
+    assert rm._build_put("a b.c", {}, "op").path == "data/request/a%20b.c"
     with pytest.raises(ValidationError):
         rm._q("")
+    with pytest.raises(ValidationError, match="'/'"):  # refused, never sent as %2F (tests/corpus)
+        rm._build_put("a/b c", {}, "op")
 
 
 async def test_async_flow_runs_the_same_steps() -> None:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -197,16 +198,21 @@ async def test_500_waiting_triggers_share_a_handful_of_polls_per_interval(
     assert not any(t.done() for t in tasks)
     [poller] = batching.active_pollers()
     assert len(poller.subscribers) == count
+    batches = poller.batches  # finished batches; one more may be in flight while the log is read
     during_wait = emulator.control.request_log(since)
+    finished = poller.batches
     calls, asked = _count_polls(during_wait)
     assert calls == len(during_wait), "nothing but batched status polls reached the server"
-    batches = poller.batches
     print(
         f"{count} triggers waited {waited:.1f}s: {batches} batches, {calls} HTTP calls, {asked} names asked"
     )
     assert 2 <= batches <= waited / interval + 1
-    assert calls / batches <= 8, "a handful of calls per interval (URL-length chunks of one batch)"
-    assert asked == count * batches, "each waiting request asked for exactly once per interval"
+    assert calls / (finished + 1) <= 8, "a handful of calls per interval (URL-length chunks of one batch)"
+    per_name = Counter(v for e in during_wait for k, v in parse_qsl(e.get("query") or "") if k == "name")
+    assert set(per_name) == set(names)
+    assert {n for n, times in per_name.items() if not batches <= times <= finished + 1} == set(), (
+        "each waiting request asked for exactly once per interval (the last batch may be half done)"
+    )
 
     with ThreadPoolExecutor(4) as pool:
         await asyncio.to_thread(lambda: list(pool.map(reqmgr2.approve_request, names)))

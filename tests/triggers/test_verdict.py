@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from airflow_provider_poms.hooks.poms import SubmissionState
 from airflow_provider_poms.hooks.reqmgr2 import RequestState
 from airflow_provider_poms.states import REQMGR2_STATUSES, reqmgr2_target_still_reachable
@@ -12,6 +16,7 @@ from airflow_provider_poms.triggers.verdict import (
     judge_poms,
     judge_reqmgr2,
     judge_reqmgr2_one,
+    log_new_steps,
     new_steps,
     poms_snapshot,
     reqmgr2_snapshot,
@@ -121,3 +126,29 @@ def test_new_steps_only_returns_what_was_not_logged() -> None:
     assert [s[0] for s in new_steps(snap, 1, "transitions")] == ["assignment-approved", "assigned"]
     assert new_steps(snap, 3, "transitions") == []
     assert new_steps(None, 0, "transitions") == []
+
+
+def test_log_new_steps_logs_each_step_once_in_the_shared_format(caplog: pytest.LogCaptureFixture) -> None:
+    """Sensors and triggers log through this one function, so both modes print the same lines."""
+    log = logging.getLogger("test.verdict.steps")
+    seen: dict[str, int] = {"r": 1}
+    pages: list[str] = []
+
+    def page() -> str:
+        pages.append("r")
+        return "https://reqmgr2.example/r"
+
+    with caplog.at_level(logging.INFO, logger=log.name):
+        log_new_steps(log, "request", "r", _req("r", "new", "assigned"), seen, "5m", page)
+        log_new_steps(log, "request", "r", _req("r", "new", "assigned"), seen, "6m", page)
+        log_new_steps(log, "submission", "7", _sub(7, "New", "Idle"), seen, "1m", "https://poms.example/7")
+        log_new_steps(log, "submission", "8", None, seen, "1m", "unused")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 3 and pages == ["r"], "a step is logged once; a page is made only for a step"
+    assert lines[0].startswith("request r -> assigned at ") and " by /CN=op (waiting 5m) " in lines[0]
+    assert lines[0].endswith("https://reqmgr2.example/r")
+    assert lines[1].startswith("submission 7 -> New at ") and lines[1].endswith(
+        " (waiting 1m) https://poms.example/7"
+    )
+    assert lines[2].startswith("submission 7 -> Idle at ")
+    assert seen == {"r": 2, "7": 2}, "what was logged is remembered; an unknown id changes nothing"

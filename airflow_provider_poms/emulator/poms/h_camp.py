@@ -259,41 +259,24 @@ def experiment_list(env: Env, **kwargs: Any) -> list[str]:
     return env.db.experiments()
 
 
+def _named_list(env: Env, table: str, full: Any, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The experiment's job types or login setups by name; ``full`` adds their ``columns``."""
+    rows = sorted(
+        (r for r in env.db.values(table) if r["experiment"] == env.experiment), key=lambda r: r["name"]
+    )
+    keys = ("name", *columns) if full else ("name",)
+    return [{k: r[k] for k in keys} for r in rows]
+
+
 @poms_method(rtype="json", p=[{"p": "can_view", "t": "Experiment", "item_id": "experiment"}])
 def jobtype_list(env: Env, full: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
-    rows = sorted(
-        (j for j in env.db.values(T_JOB_TYPES) if j["experiment"] == env.experiment), key=lambda j: j["name"]
-    )
-    if full:
-        return [
-            {
-                "name": j["name"],
-                "launch_script": j["launch_script"],
-                "definition_parameters": j["definition_parameters"],
-                "output_file_patterns": j["output_file_patterns"],
-            }
-            for j in rows
-        ]
-    return [{"name": j["name"]} for j in rows]
+    columns = ("launch_script", "definition_parameters", "output_file_patterns")
+    return _named_list(env, T_JOB_TYPES, full, columns)
 
 
 @poms_method(rtype="json", p=[{"p": "can_view", "t": "Experiment", "item_id": "experiment"}])
 def loginsetup_list(env: Env, full: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
-    rows = sorted(
-        (ls for ls in env.db.values(T_LOGIN_SETUPS) if ls["experiment"] == env.experiment),
-        key=lambda ls: ls["name"],
-    )
-    if full:
-        return [
-            {
-                "name": r["name"],
-                "launch_host": r["launch_host"],
-                "launch_account": r["launch_account"],
-                "launch_setup": r["launch_setup"],
-            }
-            for r in rows
-        ]
-    return [{"name": r["name"]} for r in rows]
+    return _named_list(env, T_LOGIN_SETUPS, full, ("launch_host", "launch_account", "launch_setup"))
 
 
 @poms_method(rtype="json", p=[{"p": "can_view", "t": "Experiment", "item_id": "experiment"}])

@@ -7,6 +7,7 @@ HTML templates; clients only look at the status code, so the emulator answers th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from .dispatch import Env, poms_method
@@ -25,6 +26,59 @@ def _in_use(env: Env, key: str, value: int) -> list[str]:
     return sorted(s["name"] for s in env.db.values(T_STAGES) if s.get(key) == value)
 
 
+def _form_edit(
+    env: Env,
+    table: str,
+    kind: str,
+    action: Any,
+    name: Any,
+    created: Record,
+    changes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The add/delete/edit form both job types and login setups use (the record's id is
+    ``<table singular>_id``). ``created`` is the new record's own fields, ``changes`` what an edit
+    sets (None leaves a field alone). Refusals are a message in the answer, as in POMS' template."""
+    db = env.db
+    id_key = {T_JOB_TYPES: "job_type_id", T_LOGIN_SETUPS: "login_setup_id"}[table]
+    rec = _find(env, table, name)
+    me = db.experimenter(env.username)["experimenter_id"]
+    if action == "add":
+        if rec is not None or name in (None, ""):
+            return {"data": {"message": f"{kind} '{name}' already exists or has no name."}}
+        new_id = db.next_id(table)
+        db.put(
+            table,
+            new_id,
+            {
+                id_key: new_id,
+                "name": str(name),
+                "experiment": env.experiment,
+                **created,
+                "creator": me,
+                "created": db.now(),
+                "updater": None,
+                "updated": None,
+                "creator_role": env.role,
+                "active": True,
+            },
+        )
+        return {"data": {"message": "", id_key: new_id}}
+    if rec is None:
+        return {"data": {"message": f"{kind} '{name}' not found."}}
+    if action == "delete":
+        users = _in_use(env, id_key, rec[id_key])
+        if users:
+            return {"data": {"message": f"{kind} '{name}' is used by {', '.join(users)}."}}
+        db.delete(table, rec[id_key])
+        return {"data": {"message": ""}}
+    if action == "edit":
+        rec.update({key: val for key, val in changes.items() if val is not None})
+        rec.update(updater=me, updated=db.now())
+        db.put(table, rec[id_key], rec)
+        return {"data": {"message": "", id_key: rec[id_key]}}
+    return {"data": {"message": f"unknown action {action!r}"}}
+
+
 @poms_method(p=[{"p": "can_modify", "t": "LoginSetup", "name": "ae_launch_name"}])
 def login_setup_edit(
     env: Env,
@@ -35,52 +89,13 @@ def login_setup_edit(
     ae_launch_setup: Any = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    db = env.db
-    rec = _find(env, T_LOGIN_SETUPS, ae_launch_name)
-    me = db.experimenter(env.username)["experimenter_id"]
-    if action == "add":
-        if rec is not None or ae_launch_name in (None, ""):
-            return {"data": {"message": f"LoginSetup '{ae_launch_name}' already exists or has no name."}}
-        lid = db.next_id(T_LOGIN_SETUPS)
-        db.put(
-            T_LOGIN_SETUPS,
-            lid,
-            {
-                "login_setup_id": lid,
-                "name": str(ae_launch_name),
-                "experiment": env.experiment,
-                "launch_host": ae_launch_host or "",
-                "launch_account": ae_launch_account or "",
-                "launch_setup": ae_launch_setup or "",
-                "creator": me,
-                "created": db.now(),
-                "updater": None,
-                "updated": None,
-                "creator_role": env.role,
-                "active": True,
-            },
-        )
-        return {"data": {"message": "", "login_setup_id": lid}}
-    if rec is None:
-        return {"data": {"message": f"LoginSetup '{ae_launch_name}' not found."}}
-    if action == "delete":
-        users = _in_use(env, "login_setup_id", rec["login_setup_id"])
-        if users:
-            return {"data": {"message": f"LoginSetup '{ae_launch_name}' is used by {', '.join(users)}."}}
-        db.delete(T_LOGIN_SETUPS, rec["login_setup_id"])
-        return {"data": {"message": ""}}
-    if action == "edit":
-        for key, val in (
-            ("launch_host", ae_launch_host),
-            ("launch_account", ae_launch_account),
-            ("launch_setup", ae_launch_setup),
-        ):
-            if val is not None:
-                rec[key] = val
-        rec.update(updater=me, updated=db.now())
-        db.put(T_LOGIN_SETUPS, rec["login_setup_id"], rec)
-        return {"data": {"message": "", "login_setup_id": rec["login_setup_id"]}}
-    return {"data": {"message": f"unknown action {action!r}"}}
+    changes = {
+        "launch_host": ae_launch_host,
+        "launch_account": ae_launch_account,
+        "launch_setup": ae_launch_setup,
+    }
+    created = {key: val or "" for key, val in changes.items()}
+    return _form_edit(env, T_LOGIN_SETUPS, "LoginSetup", action, ae_launch_name, created, changes)
 
 
 @poms_method()
@@ -101,60 +116,25 @@ def job_type_edit(
     ae_definition_recovery: Any = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    db = env.db
-    rec = _find(env, T_JOB_TYPES, ae_definition_name)
-    me = db.experimenter(env.username)["experimenter_id"]
     params = (
         parse_pairs(ae_definition_parameters, "ae_definition_parameters")
         if ae_definition_parameters
         else None
     )
     recs = json.loads(ae_definition_recovery) if ae_definition_recovery not in (None, "", "null") else None
-    if action == "add":
-        if rec is not None or ae_definition_name in (None, ""):
-            return {"data": {"message": f"JobType '{ae_definition_name}' already exists or has no name."}}
-        jid = db.next_id(T_JOB_TYPES)
-        db.put(
-            T_JOB_TYPES,
-            jid,
-            {
-                "job_type_id": jid,
-                "name": str(ae_definition_name),
-                "experiment": env.experiment,
-                "launch_script": ae_launch_script or "",
-                "definition_parameters": params or [],
-                "output_file_patterns": ae_output_file_patterns or "%",
-                "creator": me,
-                "created": db.now(),
-                "updater": None,
-                "updated": None,
-                "creator_role": env.role,
-                "active": True,
-                "recoveries": [[r[0], r[1]] for r in recs or []],
-            },
-        )
-        return {"data": {"message": "", "job_type_id": jid}}
-    if rec is None:
-        return {"data": {"message": f"JobType '{ae_definition_name}' not found."}}
-    if action == "delete":
-        users = _in_use(env, "job_type_id", rec["job_type_id"])
-        if users:
-            return {"data": {"message": f"JobType '{ae_definition_name}' is used by {', '.join(users)}."}}
-        db.delete(T_JOB_TYPES, rec["job_type_id"])
-        return {"data": {"message": ""}}
-    if action == "edit":
-        if ae_launch_script is not None:
-            rec["launch_script"] = ae_launch_script
-        if ae_output_file_patterns is not None:
-            rec["output_file_patterns"] = ae_output_file_patterns
-        if params is not None:
-            rec["definition_parameters"] = params
-        if recs is not None:
-            rec["recoveries"] = [[r[0], r[1]] for r in recs]
-        rec.update(updater=me, updated=db.now())
-        db.put(T_JOB_TYPES, rec["job_type_id"], rec)
-        return {"data": {"message": "", "job_type_id": rec["job_type_id"]}}
-    return {"data": {"message": f"unknown action {action!r}"}}
+    changes = {
+        "launch_script": ae_launch_script,
+        "output_file_patterns": ae_output_file_patterns,
+        "definition_parameters": params,
+        "recoveries": None if recs is None else [[r[0], r[1]] for r in recs],
+    }
+    created = {
+        "launch_script": ae_launch_script or "",
+        "definition_parameters": params or [],
+        "output_file_patterns": ae_output_file_patterns or "%",
+        "recoveries": changes["recoveries"] or [],
+    }
+    return _form_edit(env, T_JOB_TYPES, "JobType", action, ae_definition_name, created, changes)
 
 
 @poms_method()

@@ -75,6 +75,31 @@ def _credential_check(env: Env) -> None:
     raise Redirect(f"{env.path}/auth/{env.experiment}/{env.role}?redir={quote(redir, safe='')}")
 
 
+def _launch(
+    env: Env,
+    stage: Record,
+    launcher: Any,
+    test_launch: Any,
+    dataset_override: Any,
+    parent_submission_id: Any,
+    param_overrides: Any,
+) -> dict[str, Any]:
+    """What launch_jobs and launch_campaign do once they know the stage: check, launch, script."""
+    _credential_check(env)
+    res = launch_stage(
+        env.db,
+        stage,
+        _launch_user(env, launcher),
+        env.role,
+        test=truthy(test_launch),
+        dataset_override=dataset_override,
+        parent=int_or_none(parent_submission_id),
+        extra_overrides=_overrides(param_overrides),
+    )
+    claim_script(env.db, res["submission_id"])
+    return res
+
+
 def _overrides(value: Any) -> list[Any] | None:
     if value in (None, ""):
         return None
@@ -102,19 +127,7 @@ def launch_jobs(
     parent: Any = None,
 ) -> dict[str, Any]:
     stage = stage_by_id_or_name(env, campaign_stage_id)
-    _credential_check(env)
-    res = launch_stage(
-        env.db,
-        stage,
-        _launch_user(env, launcher),
-        env.role,
-        test=truthy(test_launch),
-        dataset_override=dataset_override,
-        parent=int_or_none(parent_submission_id),
-        extra_overrides=_overrides(param_overrides),
-    )
-    claim_script(env.db, res["submission_id"])
-    return res
+    return _launch(env, stage, launcher, test_launch, dataset_override, parent_submission_id, param_overrides)
 
 
 @poms_method(
@@ -137,19 +150,9 @@ def launch_campaign(
         raise AssertionError(
             f"Cannot determine which stage in campaign {camp['name']} to start of {len(leads)} candidates"
         )
-    _credential_check(env)
-    res = launch_stage(
-        env.db,
-        leads[0],
-        _launch_user(env, launcher),
-        env.role,
-        test=truthy(test_launch),
-        dataset_override=dataset_override,
-        parent=int_or_none(parent_submission_id),
-        extra_overrides=_overrides(param_overrides),
+    return _launch(
+        env, leads[0], launcher, test_launch, dataset_override, parent_submission_id, param_overrides
     )
-    claim_script(env.db, res["submission_id"])
-    return res
 
 
 @poms_method(

@@ -16,7 +16,7 @@ from typing import Any
 from .model import T_CAMPAIGNS, T_DEPS, T_JOB_TYPES, T_LOGIN_SETUPS, T_STAGES, Db, Record
 from .perms import Acting
 
-STAGE_KEYS = (
+REQUIRED = (
     "vo_role",
     "software_version",
     "dataset_or_split_data",
@@ -24,6 +24,9 @@ STAGE_KEYS = (
     "completion_pct",
     "job_type",
     "login_setup",
+)
+STAGE_KEYS = (
+    *REQUIRED,
     "cs_split_type",
     "param_overrides",
     "test_param_overrides",
@@ -33,15 +36,6 @@ STAGE_KEYS = (
     "default_clear_cronjob",
     "state",
     "test_split_type",
-)
-REQUIRED = (
-    "vo_role",
-    "software_version",
-    "dataset_or_split_data",
-    "completion_type",
-    "completion_pct",
-    "job_type",
-    "login_setup",
 )
 
 

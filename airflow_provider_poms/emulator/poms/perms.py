@@ -90,17 +90,41 @@ class Acting:
         return rec.get("experiment"), db.username_of(rec.get("creator")), rec.get("creator_role")
 
     # -- the three checks ---------------------------------------------------------------------
-    def can_view(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
+    def _start(
+        self, t: str, item_id: Any, name: Any, campaign_name: Any, unset: tuple[Any, ...]
+    ) -> Owner | None:
+        """The common start of every check: superuser bypass (None), the object's owner, and the
+        acting experiment/role defaulted from the object when they count as ``unset``."""
         if self._bypass():
-            return
-        exp, _owner, role = (
+            return None
+        exp, owner, role = (
             self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
         )
-        if self.experiment is None:
+        if self.experiment in unset:
             self.experiment = exp
-        if self.role is None:
+        if self.role in unset:
             self.role = role
         self.check_experiment_role()
+        return exp, owner, role
+
+    def _settled(self, t: str, item_id: Any, name: Any, exp: str | None, verb: str) -> bool:
+        """The object-level start of can_modify/can_do: True when nothing more is to check (no
+        object named, or the Experimenter is oneself); raises for someone else or another experiment."""
+        if not item_id and not name:
+            return True
+        if t == "Experimenter":
+            if item_id != self.username:
+                raise PermissionError(f"Only user {item_id} can {verb} this")
+            return True
+        if exp and exp != self.experiment and not self.is_superuser():
+            raise PermissionError(f"Must be acting as experiment {exp} to {verb} this")
+        return False
+
+    def can_view(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
+        started = self._start(t, item_id, name, campaign_name, (None,))
+        if started is None:
+            return
+        exp = started[0]
         if t == "Experimenter":
             if item_id is not None and item_id != self.username:
                 raise PermissionError(f"Only user {item_id} can view this")
@@ -111,48 +135,24 @@ class Acting:
             raise PermissionError(f"Must be acting as experiment {exp} to see this")
 
     def can_modify(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
-        if self._bypass():
+        started = self._start(t, item_id, name, campaign_name, (None,))
+        if started is None:
             return
-        exp, owner, role = (
-            self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
-        )
-        if self.experiment is None:
-            self.experiment = exp
-        if self.role is None:
-            self.role = role
-        self.check_experiment_role()
-        if not item_id and not name:
+        exp, owner, role = started
+        if self._settled(t, item_id, name, exp, "change"):
             return
-        if t == "Experimenter":
-            if item_id != self.username:
-                raise PermissionError(f"Only user {item_id} can change this")
-            return
-        if exp and exp != self.experiment and not self.is_superuser():
-            raise PermissionError(f"Must be acting as experiment {exp} to change this")
         if role and self.role not in ("coordinator", "superuser") and role != self.role:
             raise PermissionError(f"Must be role {role} to change this")
         if self.role == "analysis" and owner and owner != self.username:
             raise PermissionError(f"Must be user {owner} to change this")
 
     def can_do(self, t: str, item_id: Any = None, name: Any = None, campaign_name: Any = None) -> None:
-        if self._bypass():
+        started = self._start(t, item_id, name, campaign_name, (None, "None", ""))
+        if started is None:
             return
-        exp, owner, role = (
-            self.owner_of(t, item_id, name, campaign_name) if (item_id or name) else (None,) * 3
-        )
-        if self.role in (None, "None", ""):
-            self.role = role
-        if self.experiment in (None, "None", ""):
-            self.experiment = exp
-        self.check_experiment_role()
-        if not item_id and not name:
+        exp, owner, role = started
+        if self._settled(t, item_id, name, exp, "do"):
             return
-        if t == "Experimenter":
-            if item_id != self.username:
-                raise PermissionError(f"Only user {item_id} can do this")
-            return
-        if exp and exp != self.experiment and not self.is_superuser():
-            raise PermissionError(f"Must be acting as experiment {exp} to do this")
         if role and self.role == "analysis" and owner and owner != self.username:
             raise PermissionError(f"Must be user {owner} to do this")
         if self.role == "production" and role == "analysis":

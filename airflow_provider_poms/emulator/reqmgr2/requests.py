@@ -141,6 +141,10 @@ def _select(svc: ReqMgr2Service, kwargs: dict[str, list[str]]) -> list[str]:
     results: list[set[str]] = []
     ordered: list[str] | None = None
     if "name" in rest:
+        if rest["name"] == [""]:
+            # One empty name: the server fetches the document "" from CouchDB, i.e. GET <db>/, which
+            # answers the database info; reading its missing "RequestName" raises KeyError -> 500.
+            raise ServerError("KeyError: 'RequestName'")
         ordered = _existing(svc, rest["name"])
         results.append(set(ordered))
     keys = set(rest)
@@ -316,9 +320,7 @@ def create(svc: ReqMgr2Service, call: Call, body: dict[str, Any], *, clone_of: b
     _server_fields(svc, call, args)
     try:
         # RequestName is a create argument validated with Lexicon.identifier
-        v.check_arg(
-            "RequestName", args["RequestName"], v.Arg("str", validate=v.lexicon(v.IDENTIFIER_PATTERN))
-        )
+        v.check_arg("RequestName", args["RequestName"], v.Arg("str", validate=v.IDENTIFIER))
         if args["RequestType"] == "Resubmission":
             _validate_resubmission(args)
         else:

@@ -94,6 +94,7 @@ def rereco_spec(request_string: str = "AirflowReReco", **overrides: Any) -> dict
 
 
 def taskchain_spec(request_string: str = "AirflowTaskChain", **overrides: Any) -> dict[str, Any]:
+    """A two-task TaskChain; the primary dataset is named per task (a top-level one is refused)."""
     spec = {
         "RequestType": "TaskChain",
         "RequestString": request_string,
@@ -104,7 +105,6 @@ def taskchain_spec(request_string: str = "AirflowTaskChain", **overrides: Any) -
         "AcquisitionEra": "Run3Summer22",
         "ProcessingString": "MC_v1",
         "Campaign": "Run3Summer22",
-        "PrimaryDataset": "TTbar_13p6TeV",
         "TaskChain": 2,
         "Task1": {
             "TaskName": "GenSim",

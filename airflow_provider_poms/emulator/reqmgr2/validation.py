@@ -15,53 +15,45 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_poms.emulator.reqmgr2.lexicon import (
+    ACQNAME,
+    CAMPAIGN,
+    DATASET,
+    DATASET_RE,
+    IDENTIFIER,
+    IDENTIFIER_PATTERN,
+    PROCSTRING,
+    PROCVERSION,
+    SITE_RE,
+    LexiconCheck,
+    cmsnames,
+    lexicon,
+)
+from airflow_provider_poms.emulator.reqmgr2.wmexception import (
+    CAST_AT,
+    CAST_FRAME,
+    CAST_FRAMES,
+    NONE_AT,
+    STR_FRAME,
+    VALIDATE_FRAME,
+    Frame,
+    SpecError,
+    nonempty_list_frames,
+    wmexception_text,
+)
 
-class SpecError(Exception):
-    """A ``WMSpecFactoryException``: its text becomes ``Invalid spec parameter value: <text>``.
-
-    ``method``/``line`` say where WMCore raises it; create and clone show them in the WMException
-    banner (``wmexception_text``), PUT shows the bare message.
-    """
-
-    def __init__(
-        self, message: str, method: str = "validateArgumentsCreate", line: int = 290, *, banner: bool = True
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.banner = banner
-        self.method = method
-        self.line = line
-
-
-_BANNER_START = "<@========== WMException Start ==========@>"
-_BANNER_END = "<@---------- WMException End ----------@>"
-#: where the real server's WMCore lives (the banner names it)
-WMCORE_SITE = "/usr/local/lib/python3.11/site-packages"
-
-
-def wmexception_text(err: SpecError) -> str:
-    """``str(WMSpecFactoryException)``: the banner WMCore wraps spec-factory errors in."""
-    if not err.banner:
-        return err.message
-    data = (
-        ("ClassName", "None"),
-        ("ModuleName", "WMCore.WMSpec.WMWorkloadTools"),
-        ("MethodName", err.method),
-        ("ClassInstance", "None"),
-        ("FileName", f"{WMCORE_SITE}/WMCore/WMSpec/WMWorkloadTools.py"),
-        ("LineNumber", str(err.line)),
-        ("ErrorNr", "0"),
-    )
-    lines = "".join(f"\t{k} : {v}\n" for k, v in data)
-    return (
-        f"{_BANNER_START}\nException Class: WMSpecFactoryException\nMessage: {err.message}\n{lines}"
-        f"\nTraceback: \n\n{_BANNER_END}"
-    )
-
+#: re-exported: the request handlers and tests import them from here
+__all__ = [
+    "DATASET_RE",
+    "IDENTIFIER",
+    "IDENTIFIER_PATTERN",
+    "SITE_RE",
+    "SpecError",
+    "lexicon",
+    "wmexception_text",
+]
 
 # --------------------------------------------------------------------------- Lexicon
-DATASET_RE = re.compile(r"^/[a-zA-Z0-9\-_]{1,99}/[a-zA-Z0-9\.\-_]{1,199}/[A-Z0-9\-]{1,99}$")
-SITE_RE = re.compile(r"^T[0-3]_[A-Z]{2}((_[A-Za-z0-9]+)+)$")
 STEPNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-_]*$")
 CMSSW_RE = re.compile(r"^CMSSW(_\d+){3}(_[a-zA-Z0-9_]+)?$")
 SCRAM_RE = re.compile(r"^(slc|el|cc|cs|alma|rhel)[0-9]+_[a-z0-9]+_gcc[0-9]+$")
@@ -107,25 +99,6 @@ DATA_TIERS = frozenset(
 )
 
 
-def lexicon(pattern: str) -> Callable[[Any], bool]:
-    """A ``Lexicon.check`` validator: raises with Lexicon's own text, which WMCore passes through."""
-    rx = re.compile(pattern)
-
-    def check(value: Any) -> bool:
-        if not isinstance(value, str) or rx.match(value) is None:
-            raise AssertionError(f"'{value}' does not match regular expression {pattern}")
-        return True
-
-    return check
-
-
-IDENTIFIER_PATTERN = r"[a-zA-Z0-9\s\.\-_]{1,100}$"
-
-
-def _sites(value: Any) -> bool:
-    return all(isinstance(s, str) and SITE_RE.match(s) for s in value)
-
-
 def _release(value: Any) -> bool:
     """TagCollector stub: any well-formed CMSSW release of a real release series (1 and up) exists."""
     return isinstance(value, str) and CMSSW_RE.match(value) is not None and not value.startswith("CMSSW_0_")
@@ -141,9 +114,8 @@ def _config_id(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and not any(c.isspace() for c in value)
 
 
-def _dataset(value: Any) -> bool:
-    """DBS stub: a well-formed dataset name exists (Lexicon's message when it is not)."""
-    return lexicon(DATASET_RE.pattern)(value)
+#: DBS stub: a well-formed dataset name exists (Lexicon's message and frames when it is not)
+_dataset = DATASET
 
 
 # --------------------------------------------------------------------------- casts
@@ -156,22 +128,33 @@ def make_list(value: Any) -> list[Any]:
         if toks == [""]:
             return []
         return [tok.strip(" '\"") for tok in toks]
-    raise SpecError(f"Can't convert to list {value}")
+    raise ValueError(f"Can't convert to list {value}")
+
+
+def make_nonempty_list(value: Any) -> list[Any]:
+    """``makeNonEmptyList`` (the SiteWhitelist type): ``makeList`` that refuses an empty result."""
+    out = make_list(value)
+    if not out:
+        raise ValueError(f"Input data cannot be an empty list {value}")
+    return out
 
 
 def str_to_bool(value: Any) -> bool:
-    """``strToBool``: booleans and 'true'/'false' in any case."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise SpecError(f"Can't convert to bool: {value}")
+    """``strToBool``: booleans and True/true/TRUE, False/false/FALSE (no other spelling)."""
+    if value is True or value is False:
+        return bool(value)
+    if value in ("True", "true", "TRUE"):
+        return True
+    if value in ("False", "false", "FALSE"):
+        return False
+    raise ValueError(f"Can't convert to bool: {value}")
 
 
-def _strict_str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError("not a string")
-    return value
+def safe_str(value: Any) -> str:
+    """``safeStr`` (the Team type): simple values become strings, containers are refused."""
+    if isinstance(value, (tuple, list, set, dict)):
+        raise ValueError(f"We're not supposed to convert {value} to string.")
+    return str(value)
 
 
 def _int(value: Any) -> int:
@@ -181,11 +164,13 @@ def _int(value: Any) -> int:
 
 
 CASTS: Mapping[str, Callable[[Any], Any]] = {
-    "str": _strict_str,
+    "str": str,  # only reached for strings: check_arg refuses other values first, like WMCore
+    "safestr": safe_str,
     "int": _int,
     "float": float,
     "bool": str_to_bool,
     "list": make_list,
+    "nonempty_list": make_nonempty_list,
     "dict": lambda v: v if isinstance(v, dict) else dict(v),
 }
 
@@ -221,7 +206,7 @@ CMSSW_SRC = (
 )
 _COMMON: dict[str, Arg] = {
     "RequestType": Arg("str", optional=False),
-    "RequestString": Arg("str", optional=False, validate=lexicon(IDENTIFIER_PATTERN)),
+    "RequestString": Arg("str", optional=False, validate=IDENTIFIER),
     "RequestPriority": Arg("int", 8000, validate=lambda v: 0 <= v < 1_000_000, src=PRIORITY_SRC),
     "Requestor": Arg("str", null=True),
     "RequestorDN": Arg("str", null=True),
@@ -234,18 +219,18 @@ _COMMON: dict[str, Arg] = {
     "CouchDBName": Arg("str", "reqmgr_config_cache"),
     "CouchWorkloadDBName": Arg("str", "reqmgr_workload_cache"),
     "ConfigCacheUrl": Arg("str", "https://cmsweb.cern.ch/couchdb"),
-    "Campaign": Arg("str", "", validate=lambda v: v == "" or lexicon(r"^[a-zA-Z0-9-_]{1,80}$")(v)),
+    "Campaign": Arg("str", "", validate=CAMPAIGN),
     "Group": Arg("str", "DATAOPS"),
     "PrepID": Arg("str", None, null=True),
     "Comments": Arg("str", ""),
     "CMSSWVersion": Arg("str", optional=False, validate=_release, src=CMSSW_SRC),
-    "ScramArch": Arg("list", optional=False, validate=_arches),
+    "ScramArch": Arg("nonempty_list", optional=False, validate=_arches),
     "GlobalTag": Arg("str", optional=False),
     "GlobalTagConnect": Arg("str", None, null=True),
     "ConfigCacheID": Arg("str", optional=False, validate=_config_id),
-    "AcquisitionEra": Arg("str", optional=False, validate=lexicon(r"[a-zA-Z][a-zA-Z0-9_]*$")),
-    "ProcessingString": Arg("str", optional=False, validate=lexicon(r"[a-zA-Z0-9_]{1,100}$")),
-    "ProcessingVersion": Arg("int", 1, validate=lambda v: lexicon(r"^[0-9]+$")(str(v))),
+    "AcquisitionEra": Arg("str", optional=False, validate=ACQNAME),
+    "ProcessingString": Arg("str", optional=False, validate=PROCSTRING),
+    "ProcessingVersion": Arg("int", 1, validate=PROCVERSION),
     "DbsUrl": Arg("str", "https://cmsweb-prod.cern.ch/dbs/prod/global/DBSReader"),
     "OpenRunningTimeout": Arg("int", 0, validate=_ge0),
     "LumiList": Arg("dict", {}),
@@ -322,14 +307,23 @@ _CHAIN_COMMON: dict[str, Arg] = {
 REREC0_EXTRA: dict[str, Arg] = {"TransientOutputModules": Arg("list", [])}
 
 
+#: StepChain-only top-level arguments. TaskChain's ``getWorkloadCreateArgs`` has neither: its tasks
+#: carry ``DeterministicPileup`` and ``PrimaryDataset``, so a top-level one is an unknown argument
+#: (400 ``validateUnknownArgs``) and no top-level ``DeterministicPileup`` default is stored.
+_STEPCHAIN_ONLY = ("DeterministicPileup", "PrimaryDataset")
+
+
 def _chain(kind: str) -> dict[str, Arg]:
     key = "StepChain" if kind == "Step" else "TaskChain"
     extra: dict[str, Arg] = {key: Arg("int", optional=False, validate=lambda v: 1 <= v <= 10)}
+    common = dict(_CHAIN_COMMON)
     if kind == "Step":
         extra["ParentageResolved"] = Arg("bool", False)
     else:
         extra["IgnoredOutputModules"] = Arg("list", [])
-    return {**_COMMON, **_CHAIN_COMMON, **extra}
+        for name in _STEPCHAIN_ONLY:
+            del common[name]
+    return {**_COMMON, **common, **extra}
 
 
 CREATE_ARGS: Mapping[str, Mapping[str, Arg]] = {
@@ -385,7 +379,7 @@ STEP_ARGS: Mapping[str, Arg] = {
     "ProcessingString": Arg("str", None, null=True),
     "ProcessingVersion": Arg("int", None, null=True),
     "CMSSWVersion": Arg("str", None, null=True),
-    "ScramArch": Arg("list", None, null=True),
+    "ScramArch": Arg("nonempty_list", None, null=True),
     "PrimaryDataset": Arg("str", None, null=True),
     "MCPileup": Arg("str", None, null=True, validate=_dataset),
     "DataPileup": Arg("str", None, null=True, validate=_dataset),
@@ -401,13 +395,14 @@ TASK_ARGS: Mapping[str, Arg] = {
     "TaskName": Arg("str", optional=False, validate=lambda v: bool(STEPNAME_RE.match(v)) and len(v) <= 50),
     "InputTask": Arg("str", None, null=True),
     "TransientOutputModules": Arg("list", []),
+    "DeterministicPileup": Arg("bool", False),
 }
 
 ASSIGN_ARGS: Mapping[str, Arg] = {
     "RequestStatus": Arg("str", optional=False, validate=lambda v: v == "assigned"),
-    "Team": Arg("str", optional=False, validate=lambda v: bool(v)),
-    "SiteWhitelist": Arg("list", optional=False, validate=lambda v: bool(v) and _sites(v)),
-    "SiteBlacklist": Arg("list", [], validate=_sites),
+    "Team": Arg("safestr", optional=False, validate=lambda v: bool(v)),
+    "SiteWhitelist": Arg("nonempty_list", optional=False, validate=cmsnames),
+    "SiteBlacklist": Arg("list", [], validate=cmsnames),
     "AcquisitionEra": Arg("str", None, null=True),
     "ProcessingString": Arg("str", None, null=True),
     "ProcessingVersion": Arg("int", None, null=True),
@@ -432,8 +427,8 @@ ASSIGN_ARGS: Mapping[str, Arg] = {
     "BlockCloseMaxFiles": Arg("int", 500, validate=_gt0),
     "BlockCloseMaxEvents": Arg("int", 25000000, validate=_gt0),
     "BlockCloseMaxSize": Arg("int", 5000000000000, validate=_gt0),
-    "CustodialSites": Arg("list", [], validate=_sites),
-    "NonCustodialSites": Arg("list", [], validate=_sites),
+    "CustodialSites": Arg("list", [], validate=cmsnames),
+    "NonCustodialSites": Arg("list", [], validate=cmsnames),
     "SubscriptionPriority": Arg(
         "str", "Low", validate=lambda v: v.lower() in ("low", "normal", "high", "reserved")
     ),
@@ -468,11 +463,13 @@ def unknown_args(request_type: str, args: Mapping[str, Any], defs: Mapping[str, 
 
 
 _TYPE_REPR = {
-    "str": "<function safeStr at {addr}>",
+    "str": "<class 'str'>",
+    "safestr": "<function safeStr at {addr}>",
     "int": "<class 'int'>",
     "float": "<class 'float'>",
     "bool": "<function strToBool at {addr}>",
     "list": "<function makeList at {addr}>",
+    "nonempty_list": "<function makeNonEmptyList at {addr}>",
     "dict": "<class 'dict'>",
 }
 
@@ -484,8 +481,6 @@ def _addr() -> str:
 def definition_repr(name: str, arg: Arg, *, assign: bool) -> str:
     """The argument definition dict as WMCore prints it in a mandatory-argument error."""
     tpe = _TYPE_REPR[arg.type].format(addr=_addr())
-    if name == "SiteWhitelist":
-        tpe = f"<function makeNonEmptyList at {_addr()}>"
     validate = (
         f"<function StdBase.getWorkloadAssignArgs.<locals>.<lambda> at {_addr()}>"
         if arg.validate is not None
@@ -493,8 +488,8 @@ def definition_repr(name: str, arg: Arg, *, assign: bool) -> str:
     )
     default = (
         "''"
-        if arg.default is None and arg.type == "str"
-        else repr(arg.default if arg.default is not None else ([] if arg.type == "list" else None))
+        if arg.default is None and arg.type in ("str", "safestr")
+        else repr(arg.default if arg.default is not None else ([] if arg.type.endswith("list") else None))
     )
     attr = name[0].lower() + name[1:]
     if assign:
@@ -508,11 +503,13 @@ def definition_repr(name: str, arg: Arg, *, assign: bool) -> str:
 
 
 _CAST_NAMES = {
-    "str": "safeStr",
+    "str": "str",
+    "safestr": "safeStr",
     "int": "int",
     "float": "float",
     "bool": "strToBool",
     "list": "makeList",
+    "nonempty_list": "makeNonEmptyList",
     "dict": "dict",
 }
 
@@ -525,20 +522,27 @@ def check_arg(name: str, value: Any, arg: Arg) -> Any:
     """
     if value is None:
         if not arg.null:
-            raise SpecError(f"Argument '{name}' cannot be None", "_validateArgument", 115)
+            raise SpecError(f"Argument '{name}' cannot be None", *NONE_AT)
         return None
     if isinstance(value, dict) and arg.type != "dict":
         for v in value.values():
             _run_validator(name, v, arg)
         return value
+    frames: tuple[Frame, ...] = (CAST_FRAME, *CAST_FRAMES.get(arg.type, ()))
+    if arg.type == "nonempty_list":
+        frames = (CAST_FRAME, *nonempty_list_frames(not isinstance(value, (list, str))))
     try:
+        if arg.type == "str" and not isinstance(value, str):
+            frames = (STR_FRAME,)
+            raise TypeError(f"Argument '{name}' with value {value} is not a string")
         cast = CASTS[arg.type](value)
-    except Exception as exc:
+    except (ValueError, TypeError) as exc:
+        error = f" (Error: {exc})" if str(exc) else ""
         raise SpecError(
             f"Argument '{name}' with value {value!r}, has an incorrect data type: {type(value)}. "
-            f"It must be convertible by {_CAST_NAMES[arg.type]} (Error: {exc})",
-            "_validateArgumentDatatype",
-            130,
+            f"It must be convertible by {_CAST_NAMES[arg.type]}{error}",
+            *CAST_AT,
+            frames=frames,
         ) from None
     _run_validator(name, cast, arg)
     if arg.type == "float" and isinstance(value, int) and not isinstance(value, bool):
@@ -553,7 +557,9 @@ def _run_validator(name: str, value: Any, arg: Arg) -> None:
     try:
         ok = arg.validate(value)
     except Exception as exc:
-        raise SpecError(str(exc), "_validateArgFunction", 151) from None
+        lex = arg.validate.frames_for(value) if isinstance(arg.validate, LexiconCheck) else ()
+        frames = (VALIDATE_FRAME, *lex)
+        raise SpecError(str(exc), "_validateArgFunction", 151, frames=frames) from None
     if not ok:
         src = arg.src or f'{" " * 21}"{name}": {{"validate": <lambda>}},\n'
         raise SpecError(
@@ -648,7 +654,7 @@ def validate_create(args: dict[str, Any], *, clone: bool = False) -> dict[str, A
                         "_validateArgumentOptions",
                         178,
                     )
-                raise SpecError(f"Argument '{name}' cannot be None")
+                raise SpecError(f"Argument '{name}' cannot be None", *NONE_AT)
             args[name] = _copy(arg.default)
             continue
         if arg.optional and args[name] == "" and arg.type != "str":

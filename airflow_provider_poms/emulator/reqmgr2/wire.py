@@ -217,12 +217,17 @@ def error_page(code: int, message: str | None) -> bytes:
     ).encode("utf-8")
 
 
+#: CherryPy's ``HeaderMap.encode_header_item`` deletes every control character from header values
+_HEADER_DELETE = dict.fromkeys([*range(32), 127])
+
+
 def error_header_value(value: object) -> str:
-    """``REST/Error.py``: newlines become '; ', values over 200 characters end in '...'."""
+    """``REST/Error.py``: newlines become '; ', values over 200 characters end in '...'; then CherryPy
+    drops control characters on output (the tabs of a WMException banner, after the cut)."""
     text = str(value).replace("\n", "; ")
     if len(text) > 200:
         text = text[:197] + "..."
-    return text
+    return text.translate(_HEADER_DELETE)
 
 
 def new_error_id() -> str:

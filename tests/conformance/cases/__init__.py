@@ -9,9 +9,15 @@ aux documents, splitting) and requests moved through their statuses.
 
 from __future__ import annotations
 
-from . import aux_queries, states, transport, writes
+from . import arg_checks, aux_queries, states, transport, writes
 from .base import Case, CaseContext
 
-CASES: list[Case] = [*transport.CASES, *writes.CASES, *aux_queries.CASES, *states.CASES]
+CASES: list[Case] = [
+    *transport.CASES,
+    *writes.CASES,
+    *arg_checks.CASES,
+    *aux_queries.CASES,
+    *states.CASES,
+]
 
 __all__ = ["CASES", "Case", "CaseContext"]
