@@ -11,7 +11,7 @@ test: setup
 	bash scripts/test.sh
 
 lint: setup
-	.venv/bin/ruff check airflow_provider_poms tests
+	.venv/bin/ruff check airflow_provider_poms tests scripts example_dags
 	.venv/bin/ruff format --check airflow_provider_poms
 	.venv/bin/mypy airflow_provider_poms
 

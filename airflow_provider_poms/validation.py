@@ -227,6 +227,13 @@ def _site_overlap(body: Mapping[str, Any]) -> list[Problem]:
     return []
 
 
+#: ReqMgr2's TaskChain takes PrimaryDataset per task and refuses a top-level one as unknown.
+_TASKCHAIN_TOP_PRIMARY = (
+    "not allowed at the top level of a TaskChain: set it inside the task (Task1.PrimaryDataset); "
+    "ReqMgr2 rejects it as an unknown argument"
+)
+
+
 def _create_cross(spec: Any) -> list[Problem]:
     if not isinstance(spec, Mapping):
         return []
@@ -234,7 +241,8 @@ def _create_cross(spec: Any) -> list[Problem]:
     if kind == "StepChain":
         return _chain_problems(spec, "StepChain", "Step", "StepName", "InputStep")
     if kind == "TaskChain":
-        return _chain_problems(spec, "TaskChain", "Task", "TaskName", "InputTask")
+        top = [("$.PrimaryDataset", _TASKCHAIN_TOP_PRIMARY)] if "PrimaryDataset" in spec else []
+        return top + _chain_problems(spec, "TaskChain", "Task", "TaskName", "InputTask")
     if kind == "ReReco":
         return _skim_problems(spec)
     if kind == "Resubmission":

@@ -31,6 +31,7 @@ from airflow_local import LocalAirflow, linked_dags_folder  # noqa: E402
 
 from airflow_provider_poms.emulator.connfile import airflow_connections  # noqa: E402
 from airflow_provider_poms.emulator.testing import EmulatorProcess  # noqa: E402
+from airflow_provider_poms.states import POMS_STATUS_NAMES, PomsStatus  # noqa: E402
 
 DAGS = ("cms_request_lifecycle", "poms_campaign_chain")
 FINAL = ("success", "failed")
@@ -141,12 +142,20 @@ def report_submission(emulator: EmulatorProcess, url: str) -> None:
     answer.raise_for_status()
     body = answer.json()
     history = body.get("history") or body.get("submission", {}).get("history") or []
-    say(f"  POMS submission {submission_id} ({experiment}/{role})")
+    say(f"  POMS submission {submission_id} ({experiment}/{role}), times in POMS local time (emulated)")
     for entry in history:
         if isinstance(entry, dict):
-            say(f"    {entry.get('created', '?')}  {entry.get('status', entry)}")
+            say(f"    {entry.get('created', '?')}  {status_name(entry.get('status_id'))}")
         else:
             say(f"    {json.dumps(entry)}")
+
+
+def status_name(status_id: object) -> str:
+    """POMS history rows carry the numeric status; people read its name."""
+    try:
+        return POMS_STATUS_NAMES[PomsStatus(int(str(status_id)))]
+    except (KeyError, ValueError):
+        return str(status_id)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             say("What the services recorded, and the links on the task pages:")
             for dag_id, run_id in runs.items():
                 say(f"  {dag_id} ({results[dag_id]}):")
-                for url in report_links(airflow, dag_id, run_id):
+                # several tasks link the same object: report each request or submission once
+                for url in dict.fromkeys(report_links(airflow, dag_id, run_id)):
                     if "rid=" in url:
                         report_request(emulator, url)
                     elif "submission_id=" in url:
