@@ -70,3 +70,14 @@ def links_of(airflow: LocalAirflow, record: RunRecord) -> dict[str, dict[str, st
         if urls:
             found[key(ti)] = urls
     return found
+
+
+def wait_for(predicate: Any, timeout: float, what: str, every: float = 0.5) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(what)

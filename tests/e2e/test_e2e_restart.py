@@ -7,27 +7,17 @@ after the restart, so the event the run finishes on can only come from the new t
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 import pytest
 
 from airflow_provider_poms.states import REQMGR2_ACTIVE
+from e2e.helpers import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 DAG_ID = "e2e_triggerer_restart"
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise TimeoutError(what)
 
 
 def requests_named(emulator: Any, fragment: str) -> list[str]:

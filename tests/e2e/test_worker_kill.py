@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 
 from airflow_provider_poms.hooks.poms import PomsHook, stage_submission_rows
 from airflow_provider_poms.hooks.reqmgr2 import ReqMgr2Hook
+from e2e.helpers import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from chaos_run import ChaosConfig, upload_stages
@@ -32,16 +32,6 @@ DAG_ID = "e2e_worker_kill"
 #: Seconds the emulator holds each write: long enough to kill the worker while it waits.
 HOLD = 25.0
 WRITES = ("/reqmgr2/data/request", "/poms/launch_jobs")
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise TimeoutError(what)
 
 
 def test_worker_killed_mid_write_retry_adopts_instead_of_writing_again(
