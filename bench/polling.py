@@ -192,16 +192,23 @@ def run(
 
         clear_settings_cache()  # a connection resolved earlier in this process may name another server
         # After Airflow's logging set-up (done at its import): no info line per trigger event.
-        logging.getLogger("airflow_provider_poms").setLevel(logging.WARNING)
-
-        pool = sorted(ReqMgr2Hook(settings=emu.settings("reqmgr2")).get_requests(status="new", detail=False))
-        random.shuffle(pool)
-        for count, mode in configs:
-            names, rest = pool[:count], pool[count:]
-            result = asyncio.run(one_config(emu, names, interval, mode, min(sample, count), window))
-            approved = set(result.pop("chosen"))
-            pool = rest + [n for n in names if n not in approved]
-            results.append(result)
+        # Restored afterwards: the smoke test runs this in the pytest process.
+        provider_log = logging.getLogger("airflow_provider_poms")
+        level = provider_log.level
+        provider_log.setLevel(logging.WARNING)
+        try:
+            pool = sorted(
+                ReqMgr2Hook(settings=emu.settings("reqmgr2")).get_requests(status="new", detail=False)
+            )
+            random.shuffle(pool)
+            for count, mode in configs:
+                names, rest = pool[:count], pool[count:]
+                result = asyncio.run(one_config(emu, names, interval, mode, min(sample, count), window))
+                approved = set(result.pop("chosen"))
+                pool = rest + [n for n in names if n not in approved]
+                results.append(result)
+        finally:
+            provider_log.setLevel(level)
     rows, targets = [], []
     for r in results:
         p50 = common.percentile(r["delays"], 50) if r["delays"] else float("nan")
