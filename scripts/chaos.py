@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import reliability_tests
 from chaos_run import ChaosConfig, ChaosReport, run_chaos
 
 from airflow_provider_poms.emulator.testing import EmulatorProcess
@@ -75,12 +76,12 @@ def render(report: ChaosReport, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_doc(path: Path, section: str) -> None:
-    """Replace the chaos section of ``path`` (or append it) and keep the rest of the page."""
+def write_doc(path: Path, section: str, begin: str = DOC_BEGIN, end: str = DOC_END) -> None:
+    """Replace the ``begin``..``end`` section of ``path`` (or append it) and keep the rest."""
     text = path.read_text() if path.exists() else "# Reliability\n\n## Chaos run\n\n"
-    if DOC_BEGIN in text and DOC_END in text:
-        head, rest = text.split(DOC_BEGIN, 1)
-        tail = rest.split(DOC_END, 1)[1].lstrip("\n")
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1].lstrip("\n")
         text = head + section + ("\n" + tail if tail else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
@@ -98,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
     parser.add_argument("--write-doc", type=Path, help="write the figures into this Markdown file")
     parser.add_argument("--verbose", action="store_true", help="show the operators' and triggers' logs")
+    parser.add_argument(
+        "--no-tests",
+        action="store_true",
+        help="with --write-doc: skip the restart, corpus and secret tests run after the chaos run",
+    )
     opts = parser.parse_args(argv)
     if not opts.verbose:  # reconciliations are warnings: the run still counts them
         logging.getLogger().setLevel(logging.WARNING)
@@ -119,7 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     print(section)
     if opts.write_doc:
         write_doc(opts.write_doc, section)
-    return 0 if report.ok else 1
+    tests_ok = True
+    if opts.write_doc and not opts.no_tests:
+        results, wall = reliability_tests.run()
+        tests_section = reliability_tests.render(results, wall)
+        print(tests_section)
+        write_doc(opts.write_doc, tests_section, reliability_tests.BEGIN, reliability_tests.END)
+        tests_ok = reliability_tests.ok(results)
+    return 0 if report.ok and tests_ok else 1
 
 
 if __name__ == "__main__":
