@@ -224,18 +224,8 @@ class PomsHook(ServiceHook):
         Raises StageHeld (423, queued), NoMoreSplits, PermissionDenied, AuthenticationError.
         """
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "launch_jobs",
-            (
-                ("campaign_stage_id", campaign_stage_id),
-                ("test_launch", test_launch),
-                ("dataset_override", dataset_override or None),
-            ),
-            experiment=experiment,
-            role=role,
-            flags=("test_launch",),
-            idempotent=False,
-            operation=f"launch campaign stage {campaign_stage_id}",
+        request = self._launch_request(
+            "stage", campaign_stage_id, test_launch, experiment, role, dataset_override=dataset_override
         )
         listing = self._launch_listing("campaign_stage_id", campaign_stage_id, "", experiment, role)
         return self._launch(request, listing)
@@ -251,17 +241,65 @@ class PomsHook(ServiceHook):
     ) -> LaunchResult:
         """Launch the campaign's single leading stage (``launch_campaign``). Duplicate-safe."""
         check_server_selection(test=test, configfile=configfile)
-        request = self._call(
-            "launch_campaign",
-            (("campaign_id", campaign_id), ("test_launch", test_launch)),
+        request = self._launch_request("campaign", campaign_id, test_launch, experiment, role)
+        listing = self._launch_listing("campaign_id", campaign_id, "*", experiment, role)
+        return self._launch(request, listing)
+
+    def send_launch_once(
+        self,
+        scope: str,
+        ident: int | str,
+        *,
+        test_launch: Any = None,
+        experiment: str | None = None,
+        role: str | None = None,
+    ) -> LaunchResult:
+        """Send one launch request exactly once and parse POMS' answer; no reconciliation here.
+
+        ``scope`` is ``"stage"`` (``launch_jobs`` of campaign stage ``ident``) or ``"campaign"``
+        (``launch_campaign`` of campaign ``ident``). The request is non-idempotent, so the HTTP core
+        never re-sends it once a byte may have left; unlike ``launch_campaign_stage_jobs`` /
+        ``launch_campaign_jobs`` this method neither lists the submissions first nor looks for one
+        after an ambiguous failure: that failure (``maybe_sent=True``) is raised to the caller.
+
+        It exists for callers that reconcile themselves, over a longer window: the launch operators
+        (``launch_reconciled`` in operators/poms.py, with operators/reconcile.py) record the highest
+        submission id before sending and, after a lost answer, keep looking for a new submission until
+        the connection's read timeout has passed, since POMS may still be working on a launch whose
+        answer timed out; the hook's immediate look-up could miss it and launch twice
+        (docs/duplicate-safety.md, "Across task tries").
+        Raises StageHeld (423, queued), NoMoreSplits, PermissionDenied, AuthenticationError.
+        """
+        return parse_launch(self.send(self._launch_request(scope, ident, test_launch, experiment, role)))
+
+    def _launch_request(
+        self,
+        scope: str,
+        ident: int | str,
+        test_launch: Any,
+        experiment: str | None,
+        role: str | None,
+        *,
+        dataset_override: str | None = None,
+    ) -> ApiRequest:
+        """The launch form of a stage (``launch_jobs``) or a campaign (``launch_campaign``)."""
+        if scope == "stage":
+            method, key, what = "launch_jobs", "campaign_stage_id", "campaign stage"
+        elif scope == "campaign":
+            if dataset_override:
+                raise ValueError("dataset_override: POMS' launch_campaign has no such field")
+            method, key, what = "launch_campaign", "campaign_id", "campaign"
+        else:
+            raise ValueError(f"scope: {scope!r} is not 'stage' or 'campaign'")
+        return self._call(
+            method,
+            ((key, ident), ("test_launch", test_launch), ("dataset_override", dataset_override or None)),
             experiment=experiment,
             role=role,
             flags=("test_launch",),
             idempotent=False,
-            operation=f"launch campaign {campaign_id}",
+            operation=f"launch {what} {ident}",
         )
-        listing = self._launch_listing("campaign_id", campaign_id, "*", experiment, role)
-        return self._launch(request, listing)
 
     def _launch(self, request: ApiRequest, listing: ApiRequest) -> LaunchResult:
         """Send a launch at most twice, never creating a second submission for a lost answer.

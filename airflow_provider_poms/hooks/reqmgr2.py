@@ -45,6 +45,7 @@ from airflow_provider_poms.hooks.reqmgr2_wire import (
     _build_query,
     _build_simple,
     _is_ambiguous,
+    _names_chunks,
     _new_marker,
     _parse_aux_write,
     _parse_created,
@@ -94,6 +95,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 Flow = Generator[ApiRequest, ApiResponse, T]
+#: The fields a wait needs: current status and the history (a target passed meanwhile still counts).
+_STATE_MASK = ("RequestStatus", "RequestTransition")
 
 
 class ReqMgr2Hook(ServiceHook):
@@ -166,7 +169,7 @@ class ReqMgr2Hook(ServiceHook):
     @classmethod
     def _states_flow(cls, names: Sequence[str]) -> Flow[dict[str, RequestState]]:
         out: dict[str, RequestState] = {}
-        for request in _build_by_names(names, ("RequestStatus", "RequestTransition")):
+        for request in _build_by_names(names, _STATE_MASK):
             out.update(_parse_states((yield request)))
         return out
 
@@ -438,6 +441,15 @@ class ReqMgr2Hook(ServiceHook):
 
     async def aget_status_and_transitions(self, names: Iterable[str]) -> dict[str, RequestState]:
         return await self._adrive(self._states_flow(_as_list(names, "names")))
+
+    @staticmethod
+    def status_chunks(names: Sequence[str]) -> list[list[str]]:
+        """``names`` in the groups ``(a)get_status_and_transitions`` sends as one GET each.
+
+        The trigger poller fetches these groups concurrently (a few in flight), one call each; the
+        hook itself sends the GETs of one call one after another.
+        """
+        return _names_chunks(names, _STATE_MASK)
 
     # ------------------------------------------------------------------ create / clone
     def validate_spec(self, spec: Mapping[str, Any]) -> None:

@@ -117,6 +117,8 @@ class EditResult:
 #: ReqMgr2's ``identifier`` rule for names (request names, aux documents), blank limited to space.
 NAME_MAX = 100
 _NAME_EXTRA = frozenset(" .-_")
+#: The same rule as one regex: the fast path for valid names (a 5,000-wait poll checks every name).
+_NAME_OK = re.compile(rf"[A-Za-z0-9 ._-]{{1,{NAME_MAX}}}")
 
 
 def _check_name(value: Any, argument: str = "name") -> str:
@@ -126,6 +128,8 @@ def _check_name(value: Any, argument: str = "name") -> str:
     smuggles control characters into logs, or silently matches nothing; the error says which
     character or rule is the problem instead.
     """
+    if isinstance(value, str) and _NAME_OK.fullmatch(value) and value not in (".", ".."):
+        return value
     if not isinstance(value, str) or not value:
         raise ValidationError(problems=[(argument, f"must be a non-empty string, got {value!r:.80}")])
     shown = repr(value[:60] + ("..." if len(value) > 60 else ""))
@@ -236,18 +240,26 @@ def _build_by_names(names: Sequence[str], mask: Sequence[str] = ()) -> list[ApiR
         return [_build_get(params, op)]
     if not mask:
         return [ApiRequest("POST", "data/request/bynames", json=names, idempotent=True, operation=op)]
-    chunks: list[ApiRequest] = []
+    return [_build_get(_names_params(chunk, mask), op) for chunk in _names_chunks(names, mask)]
+
+
+def _names_chunks(names: Sequence[str], mask: Sequence[str]) -> list[list[str]]:
+    """``names`` (checked, deduplicated) in groups whose GET query with ``mask`` stays under
+    ``URL_QUERY_LIMIT``: one GET per group. Kept apart so a caller can send the groups concurrently."""
+    names = list(dict.fromkeys(_check_name(n) for n in names))
+    chunks: list[list[str]] = []
     chunk: list[str] = []
     base = _query_length([("mask", m) for m in mask])
     size = base
     for name in names:
         cost = _query_length([("name", name)])
         if chunk and size + cost > URL_QUERY_LIMIT:
-            chunks.append(_build_get(_names_params(chunk, mask), op))
+            chunks.append(chunk)
             chunk, size = [], base
         chunk.append(name)
         size += cost
-    chunks.append(_build_get(_names_params(chunk, mask), op))
+    if chunk:
+        chunks.append(chunk)
     return chunks
 
 

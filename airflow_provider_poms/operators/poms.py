@@ -9,16 +9,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_provider_poms.http.errors import NoMoreSplits, StageHeld
 from airflow_provider_poms.links import PomsCampaignStageLink, PomsSubmissionLink
 from airflow_provider_poms.operators import reconcile
 from airflow_provider_poms.operators.waiting import WaitingOperator
 from airflow_provider_poms.sensors import args
-from airflow_provider_poms.sensors.waiting import FAILURE, PomsWatch, wait_for
 from airflow_provider_poms.states import POMS_DEFAULT_FAILURES, POMS_DEFAULT_TARGETS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_poms.http.errors import StageHeld
+
+# A DAG file imports this module at every parse: the constructors need only ``args`` and the state
+# table. The hook, the HTTP errors, the wait machinery and the triggers are imported inside the
+# methods that run in the task (tests/operators/test_parse_imports.py).
 
 ON_HELD = ("fail", "skip", "wait")
 ON_NO_MORE_SPLITS = ("fail", "skip", "succeed")
@@ -101,24 +105,15 @@ class _PomsLaunchOperator(WaitingOperator):
     def launch(self) -> Any:
         raise NotImplementedError
 
-    def send_launch(self, method: str, target: tuple[str, int], operation: str) -> Any:
+    def send_launch(self, scope: str, ident: int) -> Any:
         """One launch request, never re-sent by the hook: ``launch_reconciled`` decides about a second.
 
         The hook's own launch methods reconcile a lost answer with a look-up made at once; after a
         read timeout POMS may still be working on the launch, so the operator looks for longer.
         """
-        from airflow_provider_poms.hooks.poms_wire import parse_launch
-
-        request = self.hook._call(
-            method,
-            (target, ("test_launch", self.test_launch or None)),
-            experiment=self.experiment,
-            role=self.role,
-            flags=("test_launch",),
-            idempotent=False,
-            operation=operation,
+        return self.hook.send_launch_once(
+            scope, ident, test_launch=self.test_launch or None, experiment=self.experiment, role=self.role
         )
-        return parse_launch(self.hook.send(request))
 
     def launch_scope(self) -> tuple[str, int]:
         """("stage", id) or ("campaign", id): where a launch's submission shows up."""
@@ -181,6 +176,8 @@ class _PomsLaunchOperator(WaitingOperator):
         )
         if not self.wait_for_completion:
             return sid
+        from airflow_provider_poms.sensors.waiting import PomsWatch, wait_for
+
         watch = PomsWatch(self.poms_conn_id, [sid], targets, failures, self.fail_on_held_after)
         wait_for(self, context, watch, mode=self.mode, poll_interval=self.poll_interval, timeout=self.timeout)
         return sid
@@ -195,6 +192,9 @@ class _PomsLaunchOperator(WaitingOperator):
         if self.same_try(context, memo):
             self.log.info("continuing the wait on submission %s launched earlier in this try", sid)
             return sid
+        from airflow_provider_poms.sensors.waiting import PomsWatch
+        from airflow_provider_poms.triggers.verdict import FAILURE
+
         watch = PomsWatch(self.poms_conn_id, [sid], targets, failures)
         if watch.check(self.log).outcome == FAILURE:
             self.log.info("submission %s of an earlier try failed; launching a new one", sid)
@@ -218,6 +218,8 @@ class _PomsLaunchOperator(WaitingOperator):
         self.log.info("stage %s parameter overrides now: %s", stage, result)
 
     def _launch_once(self, context: Context) -> int | None:
+        from airflow_provider_poms.http.errors import NoMoreSplits, StageHeld
+
         self._apply_overrides(context)
         started = time.time()
         try:
@@ -343,8 +345,7 @@ class PomsLaunchStageOperator(_PomsLaunchOperator):
         return ("stage", self.stage_for_overrides())
 
     def launch(self) -> Any:
-        stage = self.stage_for_overrides()
-        return self.send_launch("launch_jobs", ("campaign_stage_id", stage), f"launch campaign stage {stage}")
+        return self.send_launch("stage", self.stage_for_overrides())
 
 
 class PomsLaunchCampaignOperator(_PomsLaunchOperator):
@@ -408,10 +409,7 @@ class PomsLaunchCampaignOperator(_PomsLaunchOperator):
         return ("campaign", self._campaign()[0])
 
     def launch(self) -> Any:
-        campaign_id, _ = self._campaign()
-        return self.send_launch(
-            "launch_campaign", ("campaign_id", campaign_id), f"launch campaign {campaign_id}"
-        )
+        return self.send_launch("campaign", self._campaign()[0])
 
 
 class PomsUploadWorkflowOperator(BaseOperator):

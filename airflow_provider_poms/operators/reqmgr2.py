@@ -13,22 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_poms.hooks.reqmgr2_wire import _new_marker, _stamp
-from airflow_provider_poms.http.errors import ProviderError, ValidationError
 from airflow_provider_poms.links import ReqMgr2RequestLink
 from airflow_provider_poms.operators import reconcile
 from airflow_provider_poms.operators.waiting import WaitingOperator
 from airflow_provider_poms.sensors import args
-from airflow_provider_poms.sensors.waiting import FAILURE, ReqMgr2Watch, wait_for
 from airflow_provider_poms.states import (
     REQMGR2_TRANSITIONS,
     reqmgr2_can_transition,
     reqmgr2_path_between,
 )
-from airflow_provider_poms.triggers.verdict import format_path, reqmgr2_snapshot
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_poms.http.errors import ValidationError
+
+# A DAG file imports this module at every parse: the constructors need only ``args`` and the state
+# table. The HTTP core, the wire helpers, the wait machinery and the triggers are imported inside
+# the methods that run in the task (tests/operators/test_parse_imports.py).
 
 XCOM_REQUEST_NAME = "request_name"
 #: The status changes ReqMgr2ChangeStatusOperator makes (the others are assign/approve or automatic).
@@ -92,6 +94,8 @@ class _ReqMgr2Operator(WaitingOperator):
 
     def maybe_wait(self, context: Context, name: str) -> str:
         if self.wait_for_completion:
+            from airflow_provider_poms.sensors.waiting import ReqMgr2Watch, wait_for
+
             targets, failures = args.check_targets(
                 self.target_statuses, self.failure_statuses, args.reqmgr2_statuses
             )
@@ -102,6 +106,8 @@ class _ReqMgr2Operator(WaitingOperator):
         return name
 
     def current(self, name: str) -> dict[str, Any]:
+        from airflow_provider_poms.triggers.verdict import reqmgr2_snapshot
+
         states = self.hook.get_status_and_transitions([name])
         snap = reqmgr2_snapshot(name, states.get(name))
         if snap is None:
@@ -110,6 +116,8 @@ class _ReqMgr2Operator(WaitingOperator):
 
     def check_transition(self, name: str, target: str) -> dict[str, Any]:
         """Refuse, before writing, a change the state table does not allow from the current status."""
+        from airflow_provider_poms.triggers.verdict import format_path
+
         snap = self.current(name)
         status = snap["status"]
         if not reqmgr2_can_transition(status, target):
@@ -130,6 +138,9 @@ class _ReqMgr2Operator(WaitingOperator):
             return None
         if memo is not None and self.same_try(context, memo):
             return name
+        from airflow_provider_poms.sensors.waiting import ReqMgr2Watch
+        from airflow_provider_poms.triggers.verdict import FAILURE
+
         targets, failures = args.check_targets(
             self.target_statuses, self.failure_statuses, args.reqmgr2_statuses
         )
@@ -147,6 +158,8 @@ class _ReqMgr2Operator(WaitingOperator):
         request_type: str | None,
     ) -> str:
         """Create with a marker recorded before sending; a later try adopts what the server made."""
+        from airflow_provider_poms.hooks.reqmgr2_wire import _new_marker
+
         pending = self.pending(context, "create")
         if pending is not None and isinstance(pending.get("marker"), str):
             found = self._find_marked(pending.get("marked"), request_type, pending.get("sent_at"))
@@ -196,6 +209,8 @@ class _ReqMgr2Operator(WaitingOperator):
         Whether a status change landed is read from the request's transition history: the count of
         ``target`` entries before the call is recorded first, a higher count later means it landed.
         """
+        from airflow_provider_poms.http.errors import ProviderError
+
         kind = f"status:{target}"
         memo = self.remembered(context) or {}
         note = next(
@@ -259,6 +274,7 @@ class ReqMgr2CreateRequestOperator(_ReqMgr2Operator):
 
     def _validated_spec(self) -> dict[str, Any]:
         from airflow_provider_poms import validation
+        from airflow_provider_poms.http.errors import ValidationError
 
         spec = _as_dict(self.spec, "spec")
         try:
@@ -277,6 +293,8 @@ class ReqMgr2CreateRequestOperator(_ReqMgr2Operator):
         return rs
 
     def execute(self, context: Context) -> str:
+        from airflow_provider_poms.hooks.reqmgr2_wire import _stamp
+
         name = self.resume_started(context)
         if name is None:
             try:
@@ -326,6 +344,7 @@ class ReqMgr2CloneRequestOperator(_ReqMgr2Operator):
 
     def _overrides(self) -> dict[str, Any] | None:
         from airflow_provider_poms import validation
+        from airflow_provider_poms.http.errors import ValidationError
 
         if self.overrides is None:
             return None
@@ -337,6 +356,8 @@ class ReqMgr2CloneRequestOperator(_ReqMgr2Operator):
         return overrides
 
     def execute(self, context: Context) -> str:
+        from airflow_provider_poms.hooks.reqmgr2_wire import _stamp
+
         name = self.resume_started(context)
         if name is None:
             try:
@@ -450,6 +471,7 @@ class ReqMgr2AssignRequestOperator(_ReqMgr2Operator):
             body["SiteBlacklist"] = args.as_list(self.site_blacklist, "site_blacklist")
         body.pop("RequestStatus", None)
         from airflow_provider_poms import validation
+        from airflow_provider_poms.http.errors import ValidationError
 
         try:
             validation.validate_assignment({**body, "RequestStatus": "assigned"})

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_poms.sensors import args
-from airflow_provider_poms.sensors.waiting import complete
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -96,6 +95,8 @@ class WaitingOperator(BaseOperator):
         return memo.get("try_number") == context["ti"].try_number
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        from airflow_provider_poms.sensors.waiting import complete
+
         complete(event, what=self.task_id)
         return self.result_after_wait(event or {})
 

@@ -31,25 +31,17 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_poms.sensors import args
-from airflow_provider_poms.triggers.base import EVENT_STATUSES, page_link
-from airflow_provider_poms.triggers.poms import PomsSubmissionTrigger, held_too_long
-from airflow_provider_poms.triggers.poms_progress import ProgressTracker, describe, fetch_progress
-from airflow_provider_poms.triggers.reqmgr2 import ReqMgr2RequestTrigger
-from airflow_provider_poms.triggers.verdict import (
-    FAILURE,
-    SUCCESS,
-    Judgement,
-    describe_duration,
-    judge_poms,
-    judge_reqmgr2,
-    log_new_steps,
-    poms_snapshot,
-    reqmgr2_snapshot,
-)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_poms.triggers.verdict import Judgement
+
+# Only what the constructors need is imported above: a DAG file imports this module (through the
+# sensors and the waiting operators) at every parse, while the trigger classes (with Airflow's
+# ``airflow.triggers.base``), the verdict functions and the hooks are needed only once a task runs.
+# They are imported inside the functions that use them (tests/operators/test_parse_imports.py).
 
 STATE_KEY = "airflow_provider_poms.wait"
 #: Extra time given to the deferral itself beyond the trigger's own deadline (the trigger reports a
@@ -111,6 +103,13 @@ class ReqMgr2Watch(Watch):
         return self._hook
 
     def check(self, log: Any) -> Judgement:
+        from airflow_provider_poms.triggers.verdict import (
+            describe_duration,
+            judge_reqmgr2,
+            log_new_steps,
+            reqmgr2_snapshot,
+        )
+
         states = self.hook.get_status_and_transitions(self.ids)
         snaps = {name: reqmgr2_snapshot(name, states.get(name)) for name in self.ids}
         judgement = judge_reqmgr2(snaps, self.targets, self.failures)
@@ -122,9 +121,13 @@ class ReqMgr2Watch(Watch):
         return judgement
 
     def link(self, name: str) -> str:
+        from airflow_provider_poms.triggers.base import page_link
+
         return page_link(lambda: self.hook.request_url(name))
 
     def trigger(self, poll_interval: float, deadline: float | None) -> BaseTrigger:
+        from airflow_provider_poms.triggers.reqmgr2 import ReqMgr2RequestTrigger
+
         return ReqMgr2RequestTrigger(
             request_names=list(self.ids),
             target_statuses=self.targets,
@@ -163,6 +166,15 @@ class PomsWatch(Watch):
         return self._hook
 
     def check(self, log: Any) -> Judgement:
+        from airflow_provider_poms.triggers.poms import held_too_long
+        from airflow_provider_poms.triggers.poms_progress import ProgressTracker, describe, fetch_progress
+        from airflow_provider_poms.triggers.verdict import (
+            describe_duration,
+            judge_poms,
+            log_new_steps,
+            poms_snapshot,
+        )
+
         snaps = {str(sid): poms_snapshot(sid, self._status(sid)) for sid in self.ids}
         judgement = judge_poms(snaps, self.targets, self.failures)
         judgement, self.memory["held_since"] = held_too_long(
@@ -199,9 +211,13 @@ class PomsWatch(Watch):
             return None
 
     def link(self, sid: int) -> str:
+        from airflow_provider_poms.triggers.base import page_link
+
         return page_link(lambda: self.hook.submission_url(sid))
 
     def trigger(self, poll_interval: float, deadline: float | None) -> BaseTrigger:
+        from airflow_provider_poms.triggers.poms import PomsSubmissionTrigger
+
         return PomsSubmissionTrigger(
             submission_ids=list(self.ids),
             target_statuses=self.targets,
@@ -252,6 +268,8 @@ def save_memory(context: Context, watch: Watch, key: str = STATE_KEY) -> None:
 
 def outcome_or_raise(judgement: Judgement) -> bool:
     """True when done with success, False while waiting; a failure raises (no retry would help)."""
+    from airflow_provider_poms.triggers.verdict import FAILURE, SUCCESS
+
     if judgement.outcome == SUCCESS:
         return True
     if judgement.outcome == FAILURE:
@@ -266,6 +284,9 @@ def statuses_of(snapshots: Mapping[str, Any]) -> dict[str, Any]:
 
 def complete(event: Any, *, what: str) -> dict[str, Any]:
     """Validate a trigger event and turn it into a result or a clear task failure."""
+    from airflow_provider_poms.triggers.base import EVENT_STATUSES
+    from airflow_provider_poms.triggers.verdict import describe_duration
+
     if not isinstance(event, Mapping) or event.get("status") not in EVENT_STATUSES:
         raise AirflowException(f"{what}: the trigger sent an unexpected event {event!r}")
     status, message = event["status"], str(event.get("message") or "")
@@ -293,6 +314,8 @@ def wait_for(
 
     Returns the statuses on success; raises on failure/timeout; defers or reschedules otherwise.
     """
+    from airflow_provider_poms.triggers.verdict import describe_duration
+
     load_memory(context, watch)
     for url in watch.links():
         if url:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_poms.triggers.batching import PollResult, shared_poller
+from airflow_provider_poms.triggers.batching import PollResult, Split, shared_poller
 from airflow_provider_poms.triggers.settings_cache import cached_settings
 from airflow_provider_poms.triggers.verdict import (
     FAILURE,
@@ -108,6 +108,10 @@ class SharedPollTrigger(BaseTrigger):
     def _fetcher(self, hook: Any) -> Any:
         return getattr(hook, self.fetch_method)
 
+    def _splitter(self, hook: Any) -> Split | None:
+        """How the poller splits a round into fetch calls (None: ``chunk_size`` ids per call)."""
+        return None
+
     def _judge(self, result: PollResult) -> Judgement:
         raise NotImplementedError
 
@@ -153,7 +157,12 @@ class SharedPollTrigger(BaseTrigger):
         settings = await cached_settings(hook_class, self.conn_id)
         hook = hook_class(self.conn_id, settings=settings)
         poller = shared_poller(
-            self.service, settings.key(), self.poll_interval, self._fetcher(hook), chunk_size=self.chunk_size
+            self.service,
+            settings.key(),
+            self.poll_interval,
+            self._fetcher(hook),
+            chunk_size=self.chunk_size,
+            split=self._splitter(hook),
         )
         with poller.subscribe(self.ids) as sub:
             while True:

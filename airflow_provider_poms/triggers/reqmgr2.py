@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from airflow_provider_poms.triggers.base import SharedPollTrigger, page_link
-from airflow_provider_poms.triggers.batching import PollResult
+from airflow_provider_poms.triggers.batching import PollResult, Split
 from airflow_provider_poms.triggers.verdict import (
     Judgement,
     describe_duration,
@@ -28,7 +28,7 @@ class ReqMgr2RequestTrigger(SharedPollTrigger):
     """Fires when every request reached a target status, or one of them can no longer get there."""
 
     service = "reqmgr2"
-    #: Names per fetch; the hook itself splits them into GETs whose query stays under its URL limit.
+    #: Not used: a round is split by the hook's URL limit, one GET per fetch (see ``_splitter``).
     chunk_size = 5000
     ids_kwarg = "request_names"
     conn_kwarg = "reqmgr2_conn_id"
@@ -57,6 +57,10 @@ class ReqMgr2RequestTrigger(SharedPollTrigger):
             started_at=started_at,
             seen=seen,
         )
+
+    def _splitter(self, hook: Any) -> Split:
+        """One GET per fetch call, so the poller can keep a few of a round's GETs in flight."""
+        return cast("Split", hook.status_chunks)
 
     def _judge(self, result: PollResult) -> Judgement:
         snaps = {name: reqmgr2_snapshot(name, result.states.get(name)) for name in self.ids}

@@ -173,6 +173,54 @@ def test_launch_failing_ambiguously_twice_raises_without_a_third_try(
     assert stage_submission_ids(poms, csid) == set()
 
 
+def _counting(poms: PomsHook, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests the hook hands to the HTTP core."""
+    sent: list[str] = []
+    real_send = poms.send
+
+    def counting_send(request: ApiRequest) -> ApiResponse:
+        sent.append(request.path)
+        return real_send(request)
+
+    monkeypatch.setattr(poms, "send", counting_send)
+    return sent
+
+
+def test_send_launch_once_launches_a_stage_and_a_campaign_with_one_request_each(
+    emulator: EmulatorProcess, poms: PomsHook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    camp = upload_campaign(poms, tmp_path)
+    csid = camp.stage_ids["main"]
+    sent = _counting(poms, monkeypatch)
+    stage = poms.send_launch_once("stage", csid, experiment=EXPERIMENT)
+    campaign = poms.send_launch_once("campaign", camp.campaign_id, test_launch=True)
+    assert sent == ["launch_jobs", "launch_campaign"]  # no submission listing before or after
+    assert stage.status == 303 and not stage.recovered
+    assert campaign.submission_id > stage.submission_id
+    assert stage_submission_ids(poms, csid) == {stage.submission_id, campaign.submission_id}
+    details = poms.submission_details(EXPERIMENT, None, campaign.submission_id)["submission"]
+    assert details["submission_params"]["test"] == 1
+    with pytest.raises(ValueError, match="scope"):
+        poms.send_launch_once("stages", csid)
+
+
+def test_send_launch_once_raises_a_lost_answer_without_looking_or_sending_again(
+    emulator: EmulatorProcess, poms: PomsHook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller (the launch operator) reconciles over the read timeout; the hook must not."""
+    camp = upload_campaign(poms, tmp_path)
+    csid = camp.stage_ids["main"]
+    emulator.control.add_fault("reset_after", path="/poms/launch_jobs", method="POST", count=1)
+    since = emulator.control.log_index()
+    sent = _counting(poms, monkeypatch)
+    with pytest.raises((TransportError, ServerError)) as info:
+        poms.send_launch_once("stage", csid)
+    assert info.value.maybe_sent is True
+    assert sent == ["launch_jobs"]
+    assert len(_launch_posts(emulator, since)) == 1
+    assert len(stage_submission_ids(poms, csid)) == 1  # POMS acted: the caller will find it
+
+
 # ------------------------------------------------------------------ the other launch redirect form
 
 

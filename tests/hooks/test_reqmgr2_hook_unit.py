@@ -245,3 +245,30 @@ async def test_async_flow_runs_the_same_steps() -> None:
     await hook.achange_status("wf_A", "rejected")
     assert [r.method for r in hook.sent] == ["GET", "PUT"]
     assert hook.sent[1].json == {"RequestStatus": "rejected"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a", "user_Run1_StepChain 1.2-x", "x" * 100, ".a", "a..b"],
+)
+def test_valid_names_take_the_fast_path_unchanged(name: str) -> None:
+    assert rm._check_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("", "non-empty"),
+        (".", "not names"),
+        ("..", "not names"),
+        ("x" * 101, "at most 100"),
+        ("a/b", "'/'"),
+        ("caf\u00e9", "'\u00e9'"),
+        ("\u0663", "'\u0663'"),  # a digit, but not ASCII
+        ("a\n", "'\\n'"),
+    ],
+)
+def test_bad_names_still_get_the_precise_error(name: str, why: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        rm._check_name(name)
+    assert why in str(info.value)

@@ -193,11 +193,8 @@ class _HeldThenQueuedHook:
         self.launches += 1
         raise StageHeld("Campaign stage s1 launches currently held.... queuing this request", status=423)
 
-    def _call(self, method: str, fields: Any, **kw: Any) -> str:  # the operator sends one launch itself
-        return method
-
-    def send(self, request: Any) -> Any:
-        return self.launch_campaign_stage_jobs(0)
+    def send_launch_once(self, scope: str, ident: int, **kw: Any) -> Any:  # the operator's one launch
+        return self.launch_campaign_stage_jobs(ident)
 
     def campaign_stage_submissions(self, *a: Any, **kw: Any) -> dict[str, Any]:
         self.listings += 1
