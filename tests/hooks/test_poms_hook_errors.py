@@ -150,14 +150,7 @@ def test_launch_failing_ambiguously_twice_raises_without_a_third_try(
 ) -> None:
     camp = upload_campaign(poms, tmp_path)
     csid = camp.stage_ids["main"]
-    sent: list[str] = []
-    real_send = poms.send
-
-    def counting_send(request: ApiRequest) -> ApiResponse:
-        sent.append(request.path)
-        return real_send(request)
-
-    monkeypatch.setattr(poms, "send", counting_send)
+    sent = _counting(poms, monkeypatch)
     emulator.control.add_fault("reset_before", path="/poms/launch_jobs", method="POST", count=10)
     with pytest.raises((TransportError, ServerError)) as info:
         poms.launch_campaign_stage_jobs(csid)
