@@ -285,9 +285,7 @@ class PomsHook(ServiceHook):
         """The launch form of a stage (``launch_jobs``) or a campaign (``launch_campaign``)."""
         if scope == "stage":
             method, key, what = "launch_jobs", "campaign_stage_id", "campaign stage"
-        elif scope == "campaign":
-            if dataset_override:
-                raise ValueError("dataset_override: POMS' launch_campaign has no such field")
+        elif scope == "campaign":  # launch_campaign has no dataset_override: no caller passes one
             method, key, what = "launch_campaign", "campaign_id", "campaign"
         else:
             raise ValueError(f"scope: {scope!r} is not 'stage' or 'campaign'")

@@ -28,8 +28,6 @@ class ReqMgr2RequestTrigger(SharedPollTrigger):
     """Fires when every request reached a target status, or one of them can no longer get there."""
 
     service = "reqmgr2"
-    #: Not used: a round is split by the hook's URL limit, one GET per fetch (see ``_splitter``).
-    chunk_size = 5000
     ids_kwarg = "request_names"
     conn_kwarg = "reqmgr2_conn_id"
     hook_path = "airflow_provider_poms.hooks.reqmgr2.ReqMgr2Hook"
